@@ -1,0 +1,136 @@
+"""One typed Settings object, read from the environment (prefix ``STADSWACHT_``) or ``.env``.
+
+Outside development mode the platform refuses to start with a default secret.
+
+>>> s = Settings(env="development")
+>>> s.store_backend
+'sqlite'
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from stadswacht.errors import ConfigurationError
+
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "DEFAULT_DEV_SECRET",
+    "Settings",
+    "get_settings",
+]
+
+DEFAULT_DATABASE_URL = "sqlite:///var/stadswacht.db"
+"""Embedded store: one SQLite file in WAL mode, relative to the working directory."""
+
+DEFAULT_DEV_SECRET = "development-only-secret-do-not-use"  # noqa: S105 - refused outside development
+"""The token-signing secret used in development mode only."""
+
+
+class Settings(BaseSettings):
+    """All settings of a Stadswacht process.
+
+    Every field can be set as ``STADSWACHT_<FIELD>`` in the environment.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="STADSWACHT_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    """``development`` allows the default secret; ``production`` refuses it."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    """``sqlite:///path`` (embedded) or ``postgresql://user@host:port/db`` (scaled out)."""
+
+    bus_url: str = "inproc://"
+    """``inproc://`` (embedded) or ``nats://host:port`` for NATS JetStream (scaled out)."""
+
+    mqtt_url: str | None = None
+    """Broker to subscribe to for device readings, ``mqtt://host:port``; none: HTTP only."""
+    mqtt_username: str | None = None
+    mqtt_password: str | None = None
+    mqtt_client_id: str = "stadswacht-ingest"
+    """Persistent-session client id: unacknowledged QoS 1 messages wait for it on the broker."""
+    mqtt_shared_group: str | None = None
+    """With several ingest processes, subscribe as ``$share/<group>/...`` to split the load."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    secret_key: str = DEFAULT_DEV_SECRET
+    """Signs user tokens (HS256). Must be set, 32+ characters, outside development."""
+    token_ttl_s: int = Field(default=8 * 3600, gt=0)
+
+    max_clock_skew_s: float = Field(default=300.0, gt=0)
+    """A reading stamped further in the future than this is rejected (``clock_skew``) [s]."""
+    max_reading_age_s: float = Field(default=7 * 86400.0, gt=0)
+    """A reading older than this is rejected (``too_old``) [s]; covers offline buffering.
+
+    Keep it below the retention of readings, so a replayed reading is always caught either by
+    its sequence number (still stored) or by its age."""
+    duplicate_window_s: float = Field(default=900.0, ge=0)
+    """An identical copy of a stored reading within this time of its first receipt is an
+    idempotent duplicate (MQTT redelivery, client retry); later it is a ``replay`` [s]."""
+
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+    max_batch_items: int = Field(default=20_000, gt=0)
+    max_reading_bytes: int = Field(default=64 * 1024, gt=0)
+
+    device_rate_per_s: float = Field(default=200.0, gt=0)
+    """Sustained readings per second a single device may send (token bucket)."""
+    device_rate_burst: float = Field(default=5_000.0, gt=0)
+    """Readings a device may send at once after a quiet spell (bucket size)."""
+
+    dead_letter_payload_bytes: int = Field(default=8 * 1024, gt=0)
+    """A rejected payload is kept up to this size in the dead-letter store."""
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.env == "production" and (
+            self.secret_key == DEFAULT_DEV_SECRET or len(self.secret_key) < 32
+        ):
+            raise ConfigurationError(
+                "STADSWACHT_SECRET_KEY is the development default or shorter than 32 characters; "
+                "set a random secret (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) "
+                "or run with STADSWACHT_ENV=development"
+            )
+        if not (
+            self.database_url.startswith("sqlite:///")
+            or self.database_url.startswith(("postgresql://", "postgres://"))
+        ):
+            raise ConfigurationError(
+                f"STADSWACHT_DATABASE_URL={self.database_url!r} is not supported; "
+                "use sqlite:///path or postgresql://..."
+            )
+        if not self.bus_url.startswith(("inproc://", "nats://")):
+            raise ConfigurationError(
+                f"STADSWACHT_BUS_URL={self.bus_url!r} is not supported; use inproc:// or nats://..."
+            )
+        return self
+
+    @property
+    def store_backend(self) -> Literal["sqlite", "postgresql"]:
+        """Which store the database URL selects."""
+        return "sqlite" if self.database_url.startswith("sqlite:") else "postgresql"
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The SQLite file of a ``sqlite:///`` URL."""
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment.
+
+    Raises:
+        ConfigurationError: a setting is malformed or unsafe; the message names it.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(f"invalid settings: {exc}") from exc

@@ -1,0 +1,112 @@
+"""The whole exception tree of Stadswacht.
+
+Every error the platform raises on purpose derives from :class:`StadswachtError`; third-party
+errors are translated at the boundary (``raise StorageError(...) from exc``)::
+
+    StadswachtError
+    ├── ConfigurationError (ValueError)
+    ├── InvalidReading (ValueError)          a reading that is rejected; carries a reason code
+    ├── NotFound (LookupError)
+    │   ├── UnknownDevice
+    │   └── UnknownUser
+    ├── AlreadyExists (ValueError)
+    ├── AuthenticationError
+    ├── PermissionDenied
+    ├── PayloadTooLarge (ValueError)
+    ├── RateLimited
+    ├── StorageError
+    ├── BusError
+    └── TransportError (ConnectionError)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlreadyExists",
+    "AuthenticationError",
+    "BusError",
+    "ConfigurationError",
+    "InvalidReading",
+    "NotFound",
+    "PayloadTooLarge",
+    "PermissionDenied",
+    "RateLimited",
+    "StadswachtError",
+    "StorageError",
+    "TransportError",
+    "UnknownDevice",
+    "UnknownUser",
+]
+
+
+class StadswachtError(Exception):
+    """Raised when anything in Stadswacht fails on purpose; the root of the tree."""
+
+
+class ConfigurationError(StadswachtError, ValueError):
+    """Raised when a setting is missing, malformed or unsafe (a default secret in production)."""
+
+
+class InvalidReading(StadswachtError, ValueError):
+    """Raised when a reading is rejected; ``reason`` is a stable code, the message says why.
+
+    Codes: ``malformed``, ``unknown_device``, ``decommissioned``, ``bad_signature``,
+    ``invalid_values``, ``clock_skew``, ``too_old``, ``replay``, ``topic_mismatch``,
+    ``not_gateway``, ``rate_limited``.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.message}"
+
+
+class NotFound(StadswachtError, LookupError):
+    """Raised when a named object does not exist."""
+
+
+class UnknownDevice(NotFound):
+    """Raised when a device id is not in the registry."""
+
+
+class UnknownUser(NotFound):
+    """Raised when a user name is not known."""
+
+
+class AlreadyExists(StadswachtError, ValueError):
+    """Raised when creating an object whose id is already taken."""
+
+
+class AuthenticationError(StadswachtError):
+    """Raised when credentials are missing, wrong or expired."""
+
+
+class PermissionDenied(StadswachtError):
+    """Raised when an authenticated caller's role does not allow the action."""
+
+
+class PayloadTooLarge(StadswachtError, ValueError):
+    """Raised when a request or batch exceeds the configured size limits."""
+
+
+class RateLimited(StadswachtError):
+    """Raised when a device or user exceeds its rate limit; retry after ``retry_after`` [s]."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class StorageError(StadswachtError):
+    """Raised when the store fails (database unreachable, disk full, constraint broken)."""
+
+
+class BusError(StadswachtError):
+    """Raised when the message bus cannot publish or deliver."""
+
+
+class TransportError(StadswachtError, ConnectionError):
+    """Raised when a device client cannot reach the platform (HTTP or MQTT)."""

@@ -1,0 +1,464 @@
+"""The ingest service: every reading enters here, is checked once, stored once, published once.
+
+Both transports (HTTP and MQTT) hand raw items to :meth:`Ingestor.ingest`; the checks, in
+order, each with its reason code:
+
+1. ``malformed``: not a JSON object with ``device``, ``seq``, ``time``, ``kind``, ``values``
+   and ``sig`` of the right types, or too large.
+2. ``unknown_device`` / ``decommissioned``: not in the registry, or retired.
+3. ``topic_mismatch`` (MQTT) / ``not_gateway``: the channel may not carry this device.
+4. ``bad_signature``: the Ed25519 signature does not verify with the device's current key.
+5. ``invalid_values``: the values break the kind's rules (fields, units, ranges).
+6. ``clock_skew`` / ``too_old``: the time is too far in the future or the past.
+7. ``rate_limited``: the device sends faster than its allowance.
+8. ``replay``: the sequence number was already used (an identical copy within the duplicate
+   window is an idempotent ``duplicate`` instead, neither stored again nor rejected).
+
+Rejected readings go to the dead-letter store with their reason; the rest of a batch is stored
+in one transaction and then published on the bus. One bad reading never sinks the others.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from stadswacht.bus.base import Bus, reading_subject
+from stadswacht.config import Settings
+from stadswacht.errors import InvalidReading, StadswachtError
+from stadswacht.ingest.ratelimit import TokenBuckets
+from stadswacht.ingest.registry import DeviceRegistry
+from stadswacht.ingest.signing import canonical_json, verify_bytes
+from stadswacht.model import DeadLetter, DeviceKind, StoredReading
+from stadswacht.model.reading import READING_KINDS, parse_time_ns
+from stadswacht.store.base import Store
+
+__all__ = ["BatchResult", "Ingestor", "Rejection", "parse_body"]
+
+log = logging.getLogger(__name__)
+
+Transport = Literal["http", "mqtt", "inproc", "cli"]
+_FIELDS = {"device", "seq", "time", "kind", "values", "sig"}
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why the item at ``index`` of a batch was rejected."""
+
+    index: int
+    reason: str
+    message: str
+    device: str | None = None
+    seq: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The per-item answer of the HTTP API."""
+        return {"index": self.index, "reason": self.reason, "message": self.message}
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """What happened to each item of a batch."""
+
+    accepted: int = 0
+    duplicates: list[int] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    stored: list[StoredReading] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The HTTP API's answer: ``{"accepted": n, "duplicates": [...], "rejected": [...]}``."""
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": [r.as_dict() for r in self.rejected],
+        }
+
+
+def parse_body(body: bytes, content_type: str = "application/json") -> list[Any]:
+    """Split a request body into items: ``{"readings": [...]}``, a JSON array, one reading, a
+    gateway envelope, or NDJSON (one reading per line).
+
+    A line of NDJSON that is not JSON becomes a ``_Malformed`` item, so it is rejected alone.
+
+    >>> parse_body(b'{"a": 1}\\n{oops\\n', "application/x-ndjson")[0]
+    {'a': 1}
+    """
+    if "ndjson" in content_type or "jsonl" in content_type:
+        items: list[Any] = []
+        for line in body.split(b"\n"):
+            if not line.strip():
+                continue
+            try:
+                items.append(json.loads(line))
+            except ValueError as exc:
+                items.append(_Malformed(f"line is not JSON: {exc}", line[:200]))
+        return items
+    try:
+        doc = json.loads(body)
+    except ValueError as exc:
+        raise InvalidReading("malformed", f"body is not JSON: {exc}") from None
+    if isinstance(doc, dict) and "readings" in doc and isinstance(doc["readings"], list):
+        return list(doc["readings"])
+    if isinstance(doc, list):
+        return doc
+    return [doc]
+
+
+@dataclass(frozen=True, slots=True)
+class _Malformed:
+    """An item that could not even be parsed."""
+
+    message: str
+    raw: bytes
+    reason: str = "malformed"
+
+
+@dataclass(slots=True)
+class _Candidate:
+    index: int
+    reading: StoredReading
+
+
+class Ingestor:
+    """Checks, stores and publishes readings. Thread-safe; one per process."""
+
+    def __init__(
+        self,
+        store: Store,
+        bus: Bus | None,
+        settings: Settings,
+        registry: DeviceRegistry | None = None,
+        clock: Callable[[], float] = time.time,
+        on_result: Callable[[BatchResult, Transport], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.bus = bus
+        self.settings = settings
+        self.registry = registry or DeviceRegistry(store)
+        self.clock = clock
+        self.on_result = on_result
+        self.rates = TokenBuckets(settings.device_rate_per_s, settings.device_rate_burst)
+
+    # --- entry points ----------------------------------------------------------------------
+    def ingest(
+        self,
+        items: Sequence[Any],
+        *,
+        transport: Transport = "http",
+        source: str | None = None,
+        topic_device: str | None = None,
+    ) -> BatchResult:
+        """Check, store and publish a batch of readings as received (parsed JSON values).
+
+        ``topic_device`` is the device named by an MQTT topic; every reading must be its own.
+        A gateway envelope (``{"gateway": ..., "payload": ..., "sig": ...}``) among the items
+        is expanded in place; its readings are numbered after the batch's own items.
+        """
+        now_us = int(self.clock() * 1_000_000)
+        result = BatchResult()
+        candidates: list[_Candidate] = []
+        dead: list[DeadLetter] = []
+        work: list[tuple[int, Any, str | None]] = []  # (index, item, gateway signature tag)
+        extra = len(items)
+        for index, item in enumerate(items):
+            if isinstance(item, dict) and "gateway" in item:
+                expanded, err = self._expand_gateway(item, topic_device)
+                if err is not None:
+                    self._reject(result, dead, index, err, item, transport, source, now_us)
+                    continue
+                for reading, tag in expanded:
+                    work.append((extra, reading, tag))
+                    extra += 1
+            else:
+                work.append((index, item, None))
+        for index, item, tag in work:
+            try:
+                candidates.append(
+                    _Candidate(index, self._check(item, tag, now_us, topic_device, tag is None))
+                )
+            except InvalidReading as exc:
+                self._reject(result, dead, index, exc, item, transport, source, now_us)
+        self._store(candidates, dead, result, transport, source, now_us)
+        result.rejected.sort(key=lambda r: r.index)
+        if self.on_result is not None:
+            self.on_result(result, transport)
+        return result
+
+    # --- checks --------------------------------------------------------------------------
+    def _check(
+        self,
+        item: Any,
+        gateway_tag: str | None,
+        now_us: int,
+        topic_device: str | None,
+        need_sig: bool,
+    ) -> StoredReading:
+        if isinstance(item, _Malformed):
+            raise InvalidReading(item.reason, item.message)
+        if not isinstance(item, dict):
+            raise InvalidReading("malformed", f"a reading is a JSON object, got {type(item).__name__}")
+        keys = set(item)
+        need = _FIELDS if need_sig else _FIELDS - {"sig"}
+        if keys - _FIELDS or need - keys:
+            missing, unknown = sorted(need - keys), sorted(keys - _FIELDS)
+            parts = []
+            if missing:
+                parts.append(f"missing {', '.join(missing)}")
+            if unknown:
+                parts.append(f"unknown field {', '.join(unknown)}")
+            raise InvalidReading("malformed", "; ".join(parts))
+        device_id, seq, t, kind, values = (
+            item["device"], item["seq"], item["time"], item["kind"], item["values"],
+        )
+        if not isinstance(device_id, str) or not device_id:
+            raise InvalidReading("malformed", "device must be a non-empty string")
+        if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < 2**63:
+            raise InvalidReading("malformed", f"seq must be an integer 0..2^63-1, got {seq!r}")
+        if not isinstance(t, str):
+            raise InvalidReading("malformed", "time must be an RFC 3339 string")
+        if not isinstance(values, dict):
+            raise InvalidReading("malformed", "values must be a JSON object")
+        if kind not in READING_KINDS:
+            raise InvalidReading(
+                "malformed", f"kind {kind!r} is not one of {', '.join(sorted(READING_KINDS))}"
+            )
+        if need_sig and not isinstance(item["sig"], str):
+            raise InvalidReading("malformed", "sig must be a base64url string")
+
+        device, key = self.registry.active(device_id)
+        if topic_device is not None and device_id != topic_device:
+            raise InvalidReading(
+                "topic_mismatch",
+                f"reading of device {device_id!r} arrived on the topic of {topic_device!r}",
+            )
+        if need_sig:
+            body = {k: item[k] for k in ("device", "seq", "time", "kind", "values")}
+            try:
+                data = canonical_json(body)
+            except (TypeError, ValueError) as exc:
+                raise InvalidReading("malformed", f"cannot canonicalise: {exc}") from None
+            if not verify_bytes(key, data, item["sig"]):
+                raise InvalidReading(
+                    "bad_signature",
+                    f"signature does not verify with the key of {device_id!r} "
+                    f"(key version {device.key_version}); sign the RFC 8785 form without 'sig'",
+                )
+            sig: str = item["sig"]
+        else:
+            sig = gateway_tag or ""
+
+        try:
+            time_ns = parse_time_ns(t)
+        except ValueError as exc:
+            raise InvalidReading("malformed", str(exc)) from None
+        try:
+            READING_KINDS[kind].model_validate(values)
+        except ValidationError as exc:
+            errs = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'values'}: {e['msg']}"
+                for e in exc.errors(include_url=False)
+            )
+            raise InvalidReading("invalid_values", f"{kind}: {errs}") from None
+
+        time_us = time_ns // 1000
+        ahead = (time_us - now_us) / 1e6
+        if ahead > self.settings.max_clock_skew_s:
+            raise InvalidReading(
+                "clock_skew",
+                f"time {t} is {ahead:.0f} s ahead of the platform's clock "
+                f"(allowed {self.settings.max_clock_skew_s:.0f} s); check the device's NTP",
+            )
+        if -ahead > self.settings.max_reading_age_s:
+            raise InvalidReading(
+                "too_old",
+                f"time {t} is {-ahead:.0f} s old (allowed {self.settings.max_reading_age_s:.0f} s)",
+            )
+        if not self.rates.take(device_id):
+            raise InvalidReading(
+                "rate_limited",
+                f"device {device_id!r} exceeds {self.settings.device_rate_per_s:g} readings/s "
+                f"(burst {self.settings.device_rate_burst:g}); retry in "
+                f"{self.rates.retry_after(device_id):.1f} s",
+            )
+        return StoredReading.model_construct(
+            id=None, device=device_id, seq=seq, time=t, time_us=time_us, kind=kind,
+            values=values, agency=device.agency, area=device.area, sig=sig, received_us=now_us,
+        )
+
+    def _expand_gateway(
+        self, envelope: dict[str, Any], topic_device: str | None
+    ) -> tuple[list[tuple[Any, str]], InvalidReading | None]:
+        gw_id, payload, sig = envelope.get("gateway"), envelope.get("payload"), envelope.get("sig")
+        if not (isinstance(gw_id, str) and isinstance(payload, str) and isinstance(sig, str)):
+            return [], InvalidReading(
+                "malformed", "a gateway batch is {\"gateway\": id, \"payload\": text, \"sig\": ...}"
+            )
+        try:
+            gateway, key = self.registry.active(gw_id)
+        except InvalidReading as exc:
+            return [], exc
+        if gateway.kind is not DeviceKind.GATEWAY:
+            return [], InvalidReading("not_gateway", f"device {gw_id!r} is not a gateway")
+        if topic_device is not None and gw_id != topic_device:
+            return [], InvalidReading(
+                "topic_mismatch", f"batch of gateway {gw_id!r} on the topic of {topic_device!r}"
+            )
+        if not verify_bytes(key, payload.encode("utf-8"), sig):
+            return [], InvalidReading(
+                "bad_signature",
+                f"batch signature does not verify with the key of gateway {gw_id!r}; "
+                "sign the UTF-8 bytes of 'payload'",
+            )
+        try:
+            doc = json.loads(payload)
+        except ValueError as exc:
+            return [], InvalidReading("malformed", f"gateway payload is not JSON: {exc}")
+        readings = doc.get("readings") if isinstance(doc, dict) else doc
+        if not isinstance(readings, list):
+            return [], InvalidReading("malformed", "gateway payload holds no list of readings")
+        allowed = set(gateway.gateway_for)
+        tag = f"gw:{gw_id}:{sig}"
+        out: list[tuple[Any, str]] = []
+        for r in readings:
+            dev = r.get("device") if isinstance(r, dict) else None
+            if isinstance(dev, str) and dev not in allowed:
+                out.append(
+                    (_Malformed(f"gateway {gw_id!r} may not sign for {dev!r}", b"", "not_gateway"), tag)
+                )
+                continue
+            out.append((r, tag))
+        return out, None
+
+    # --- storing -------------------------------------------------------------------------
+    def _reject(
+        self,
+        result: BatchResult,
+        dead: list[DeadLetter],
+        index: int,
+        exc: InvalidReading,
+        item: Any,
+        transport: Transport,
+        source: str | None,
+        now_us: int,
+    ) -> None:
+        device = item.get("device") if isinstance(item, dict) else None
+        seq = item.get("seq") if isinstance(item, dict) else None
+        device = device if isinstance(device, str) else None
+        seq = seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq < 2**63 else None
+        reason = exc.reason
+        result.rejected.append(Rejection(index, reason, exc.message, device, seq))
+        dead.append(
+            DeadLetter(
+                received_us=now_us, reason=reason, message=exc.message, device=device, seq=seq,
+                transport=transport, source=source, payload=self._payload_text(item),
+            )
+        )
+
+    def _payload_text(self, item: Any) -> str:
+        if isinstance(item, _Malformed):
+            text = item.raw.decode("utf-8", "replace")
+        else:
+            try:
+                text = json.dumps(item, separators=(",", ":"), ensure_ascii=False, default=str)
+            except (TypeError, ValueError):
+                text = repr(item)
+        limit = self.settings.dead_letter_payload_bytes
+        return text if len(text) <= limit else text[:limit] + "…"
+
+    def _store(
+        self,
+        candidates: list[_Candidate],
+        dead: list[DeadLetter],
+        result: BatchResult,
+        transport: Transport,
+        source: str | None,
+        now_us: int,
+    ) -> None:
+        window_us = int(self.settings.duplicate_window_s * 1_000_000)
+        fresh: list[_Candidate] = []
+        seen: dict[tuple[str, int], str] = {}
+        existing = self.store.existing([(c.reading.device, c.reading.seq) for c in candidates])
+        for c in candidates:
+            r = c.reading
+            key = (r.device, r.seq)
+            prior = existing.get(key)
+            prior_sig = prior.sig if prior is not None else seen.get(key)
+            if prior_sig is None:
+                seen[key] = r.sig
+                fresh.append(c)
+                continue
+            first_us = prior.received_us if prior is not None else now_us
+            if prior_sig == r.sig and now_us - first_us <= window_us:
+                result.duplicates.append(c.index)
+                continue
+            self._replay(result, dead, c, prior_sig == r.sig, transport, source, now_us)
+        stored = self.store.commit([c.reading for c in fresh], dead)
+        inserted = {(s.device, s.seq) for s in stored}
+        lost = [c for c in fresh if (c.reading.device, c.reading.seq) not in inserted]
+        if lost:
+            # Another process stored the same (device, seq) between our check and commit.
+            late: list[DeadLetter] = []
+            again = self.store.existing([(c.reading.device, c.reading.seq) for c in lost])
+            for c in lost:
+                prior = again.get((c.reading.device, c.reading.seq))
+                if prior is not None and prior.sig == c.reading.sig:
+                    result.duplicates.append(c.index)
+                else:
+                    self._replay(result, late, c, False, transport, source, now_us)
+            if late:
+                self.store.commit([], late)
+        result.accepted = len(stored)
+        result.stored = stored
+        result.duplicates.sort()
+        if stored and self.bus is not None:
+            try:
+                self.bus.publish(
+                    [
+                        (
+                            reading_subject(s.area, s.kind),
+                            s.model_dump_json().encode(),
+                            f"{s.device}:{s.seq}",
+                        )
+                        for s in stored
+                    ]
+                )
+            except StadswachtError:
+                # Stored is stored: the readings are durable and the device is answered;
+                # consumers that missed them catch up from the store.
+                log.exception("publishing %d stored readings on the bus failed", len(stored))
+
+    def _replay(
+        self,
+        result: BatchResult,
+        dead: list[DeadLetter],
+        c: _Candidate,
+        identical: bool,
+        transport: Transport,
+        source: str | None,
+        now_us: int,
+    ) -> None:
+        r = c.reading
+        why = (
+            "an identical copy was first received more than "
+            f"{self.settings.duplicate_window_s:.0f} s ago"
+            if identical
+            else "a different reading with this sequence number is already stored"
+        )
+        msg = f"sequence {r.seq} of device {r.device!r} was already used: {why}"
+        result.rejected.append(Rejection(c.index, "replay", msg, r.device, r.seq))
+        dead.append(
+            DeadLetter(
+                received_us=now_us, reason="replay", message=msg, device=r.device, seq=r.seq,
+                transport=transport, source=source,
+                payload=json.dumps(
+                    {"device": r.device, "seq": r.seq, "time": r.time, "kind": r.kind,
+                     "values": r.values, "sig": r.sig}, separators=(",", ":"),
+                )[: self.settings.dead_letter_payload_bytes],
+            )
+        )

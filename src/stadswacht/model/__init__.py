@@ -1,0 +1,53 @@
+"""Domain types shared by every capability: devices, readings, areas, agencies, users.
+
+Every type is a validated pydantic model; identifiers and positions are checked when made, so
+code that holds one never needs to check it again.
+"""
+
+from __future__ import annotations
+
+from stadswacht.model.area import Agency, Area, Position
+from stadswacht.model.device import Device, DeviceId, DeviceKind, DeviceStatus
+from stadswacht.model.reading import (
+    READING_KINDS,
+    AcousticImpulse,
+    DeadLetter,
+    Heartbeat,
+    PeopleCount,
+    Power,
+    Rain,
+    Reading,
+    ReadingKind,
+    StoredReading,
+    Temperature,
+    WaterLevel,
+    format_time,
+    parse_time,
+)
+from stadswacht.model.user import Role, User
+
+__all__ = [
+    "READING_KINDS",
+    "AcousticImpulse",
+    "Agency",
+    "Area",
+    "DeadLetter",
+    "Device",
+    "DeviceId",
+    "DeviceKind",
+    "DeviceStatus",
+    "Heartbeat",
+    "PeopleCount",
+    "Position",
+    "Power",
+    "Rain",
+    "Reading",
+    "ReadingKind",
+    "Role",
+    "StoredReading",
+    "Temperature",
+    "User",
+    "WaterLevel",
+    "format_time",
+    "parse_time",
+]

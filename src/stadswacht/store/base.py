@@ -1,0 +1,138 @@
+"""The one repository interface every store implements (SQLite embedded, PostgreSQL scaled out).
+
+A store is synchronous and thread-safe; the API calls it from a worker thread. ``commit``
+is the only write path for readings: accepted readings and dead letters of one batch go in one
+transaction, and a reading whose ``(device, seq)`` is already stored is never stored twice.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from stadswacht.model import Agency, Area, DeadLetter, Device, StoredReading, User
+
+__all__ = ["ExistingReading", "ReadingQuery", "Store"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExistingReading:
+    """What the store knows of an already stored ``(device, seq)``: to tell a duplicate from a
+    replay."""
+
+    sig: str
+    received_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingQuery:
+    """Filters for listing readings; every field narrows the result.
+
+    ``agencies`` limits the result to readings owned by those agencies (``None``: all).
+    Pages run in ``id`` order: pass the last id seen as ``after_id`` for the next page.
+    """
+
+    device: str | None = None
+    kind: str | None = None
+    area: str | None = None
+    since_us: int | None = None
+    until_us: int | None = None
+    agencies: frozenset[str] | None = None
+    after_id: int = 0
+    limit: int = 1000
+
+
+class Store(ABC):
+    """Durable storage of devices, users, areas, agencies, readings and dead letters."""
+
+    # --- schema and life cycle -------------------------------------------------------------
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections; the store is unusable afterwards."""
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise :class:`~stadswacht.errors.StorageError` if the store cannot be reached."""
+
+    # --- agencies and areas ---------------------------------------------------------------
+    @abstractmethod
+    def put_agency(self, agency: Agency) -> None:
+        """Create or replace an agency."""
+
+    @abstractmethod
+    def list_agencies(self) -> list[Agency]:
+        """All agencies, by id."""
+
+    @abstractmethod
+    def put_area(self, area: Area) -> None:
+        """Create or replace an area."""
+
+    @abstractmethod
+    def list_areas(self) -> list[Area]:
+        """All areas, by id."""
+
+    # --- devices --------------------------------------------------------------------------
+    @abstractmethod
+    def add_device(self, device: Device) -> None:
+        """Register a device; raise ``AlreadyExists`` if its id is taken."""
+
+    @abstractmethod
+    def update_device(self, device: Device) -> None:
+        """Replace a registered device (status, key, area ...); raise ``UnknownDevice``."""
+
+    @abstractmethod
+    def get_device(self, device_id: str) -> Device:
+        """The device, or raise ``UnknownDevice``."""
+
+    @abstractmethod
+    def list_devices(self, agency: str | None = None) -> list[Device]:
+        """Registered devices (decommissioned ones too), by id; optionally of one agency."""
+
+    # --- users ----------------------------------------------------------------------------
+    @abstractmethod
+    def add_user(self, user: User) -> None:
+        """Create a user; raise ``AlreadyExists`` if the name is taken."""
+
+    @abstractmethod
+    def get_user(self, name: str) -> User:
+        """The user, or raise ``UnknownUser``."""
+
+    @abstractmethod
+    def list_users(self) -> list[User]:
+        """All users, by name."""
+
+    # --- readings -------------------------------------------------------------------------
+    @abstractmethod
+    def existing(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], ExistingReading]:
+        """Of the given ``(device, seq)`` keys, those already stored."""
+
+    @abstractmethod
+    def commit(
+        self, readings: Sequence[StoredReading], dead_letters: Sequence[DeadLetter]
+    ) -> list[StoredReading]:
+        """Store a batch in one durable transaction; return the readings inserted, with ids.
+
+        A reading whose ``(device, seq)`` is already stored is skipped (not returned), so a
+        redelivered batch is stored once. When this returns, the batch survives a crash.
+        """
+
+    @abstractmethod
+    def query_readings(self, query: ReadingQuery) -> list[StoredReading]:
+        """Readings matching ``query``, in id order, at most ``query.limit``."""
+
+    @abstractmethod
+    def count_readings(self) -> int:
+        """How many readings are stored."""
+
+    @abstractmethod
+    def list_dead_letters(
+        self,
+        *,
+        device: str | None = None,
+        reason: str | None = None,
+        devices: frozenset[str] | None = None,
+        after_id: int = 0,
+        limit: int = 1000,
+    ) -> list[DeadLetter]:
+        """Dead letters in id order; ``devices`` limits them to those devices' ids."""

@@ -1,0 +1,325 @@
+"""The embedded store: one SQLite file in WAL mode with ``synchronous=FULL``.
+
+One writer connection behind a lock; each reading thread gets its own connection, so readers
+never wait for the writer (WAL). ``commit`` returns only after the batch is on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from stadswacht.errors import AlreadyExists, StorageError, UnknownDevice, UnknownUser
+from stadswacht.model import Agency, Area, DeadLetter, Device, StoredReading, User
+from stadswacht.store.base import ExistingReading, ReadingQuery, Store
+
+__all__ = ["SQLiteStore"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS agencies (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS areas (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS devices (
+    id TEXT PRIMARY KEY, agency TEXT NOT NULL, status TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS readings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    device TEXT NOT NULL, seq INTEGER NOT NULL, time TEXT NOT NULL, time_us INTEGER NOT NULL,
+    kind TEXT NOT NULL, vals TEXT NOT NULL, agency TEXT NOT NULL, area TEXT,
+    sig TEXT NOT NULL, received_us INTEGER NOT NULL,
+    UNIQUE (device, seq));
+CREATE INDEX IF NOT EXISTS readings_time ON readings (time_us);
+CREATE INDEX IF NOT EXISTS readings_kind_time ON readings (kind, time_us);
+CREATE INDEX IF NOT EXISTS readings_area_time ON readings (area, time_us);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_us INTEGER NOT NULL, reason TEXT NOT NULL, message TEXT NOT NULL,
+    device TEXT, seq INTEGER, transport TEXT NOT NULL, source TEXT, payload TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS dead_letters_device ON dead_letters (device, id);
+CREATE INDEX IF NOT EXISTS dead_letters_reason ON dead_letters (reason, id);
+"""
+
+_READING_COLS = "id, device, seq, time, time_us, kind, vals, agency, area, sig, received_us"
+
+
+def _reading_from_row(row: Sequence[Any]) -> StoredReading:
+    return StoredReading.model_construct(
+        id=row[0], device=row[1], seq=row[2], time=row[3], time_us=row[4], kind=row[5],
+        values=json.loads(row[6]), agency=row[7], area=row[8], sig=row[9], received_us=row[10],
+    )
+
+
+def _dead_letter_from_row(row: Sequence[Any]) -> DeadLetter:
+    return DeadLetter(
+        id=row[0], received_us=row[1], reason=row[2], message=row[3], device=row[4], seq=row[5],
+        transport=row[6], source=row[7], payload=row[8],
+    )
+
+
+class SQLiteStore(Store):
+    """A :class:`Store` in one SQLite file.
+
+    >>> import tempfile, pathlib
+    >>> s = SQLiteStore(pathlib.Path(tempfile.mkdtemp()) / "t.db")
+    >>> s.count_readings()
+    0
+    >>> s.close()
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._closed = False
+        try:
+            self._writer = self._connect()
+            self._writer.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open SQLite store {self.path}: {exc}") from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, check_same_thread=False, isolation_level=None, timeout=30.0
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._lock:
+                self._readers.append(conn)
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        if self._closed:
+            raise StorageError("the store is closed")
+        with self._lock:
+            conn = self._writer
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        if self._closed:
+            raise StorageError("the store is closed")
+        try:
+            return self._reader().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StorageError(f"SQLite read failed: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for conn in [self._writer, *self._readers]:
+                conn.close()
+
+    def ping(self) -> None:
+        self._read("SELECT 1")
+
+    # --- agencies and areas ---------------------------------------------------------------
+    def put_agency(self, agency: Agency) -> None:
+        with self._write() as c:
+            c.execute(
+                "INSERT OR REPLACE INTO agencies (id, doc) VALUES (?, ?)",
+                (agency.id, agency.model_dump_json()),
+            )
+
+    def list_agencies(self) -> list[Agency]:
+        rows = self._read("SELECT doc FROM agencies ORDER BY id")
+        return [Agency.model_validate_json(r[0]) for r in rows]
+
+    def put_area(self, area: Area) -> None:
+        with self._write() as c:
+            c.execute(
+                "INSERT OR REPLACE INTO areas (id, doc) VALUES (?, ?)",
+                (area.id, area.model_dump_json()),
+            )
+
+    def list_areas(self) -> list[Area]:
+        rows = self._read("SELECT doc FROM areas ORDER BY id")
+        return [Area.model_validate_json(r[0]) for r in rows]
+
+    # --- devices --------------------------------------------------------------------------
+    def add_device(self, device: Device) -> None:
+        try:
+            with self._write() as c:
+                c.execute(
+                    "INSERT INTO devices (id, agency, status, doc) VALUES (?, ?, ?, ?)",
+                    (device.id, device.agency, device.status.value, device.model_dump_json()),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise AlreadyExists(f"device {device.id!r} is already registered") from exc
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot add device {device.id!r}: {exc}") from exc
+
+    def update_device(self, device: Device) -> None:
+        try:
+            with self._write() as c:
+                cur = c.execute(
+                    "UPDATE devices SET agency = ?, status = ?, doc = ? WHERE id = ?",
+                    (device.agency, device.status.value, device.model_dump_json(), device.id),
+                )
+                if cur.rowcount == 0:
+                    raise UnknownDevice(f"device {device.id!r} is not registered")
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot update device {device.id!r}: {exc}") from exc
+
+    def get_device(self, device_id: str) -> Device:
+        rows = self._read("SELECT doc FROM devices WHERE id = ?", (device_id,))
+        if not rows:
+            raise UnknownDevice(f"device {device_id!r} is not registered")
+        return Device.model_validate_json(rows[0][0])
+
+    def list_devices(self, agency: str | None = None) -> list[Device]:
+        if agency is None:
+            rows = self._read("SELECT doc FROM devices ORDER BY id")
+        else:
+            rows = self._read("SELECT doc FROM devices WHERE agency = ? ORDER BY id", (agency,))
+        return [Device.model_validate_json(r[0]) for r in rows]
+
+    # --- users ----------------------------------------------------------------------------
+    def add_user(self, user: User) -> None:
+        try:
+            with self._write() as c:
+                c.execute(
+                    "INSERT INTO users (name, doc) VALUES (?, ?)",
+                    (user.name, user.model_dump_json()),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise AlreadyExists(f"user {user.name!r} already exists") from exc
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot add user {user.name!r}: {exc}") from exc
+
+    def get_user(self, name: str) -> User:
+        rows = self._read("SELECT doc FROM users WHERE name = ?", (name,))
+        if not rows:
+            raise UnknownUser(f"user {name!r} does not exist")
+        return User.model_validate_json(rows[0][0])
+
+    def list_users(self) -> list[User]:
+        return [User.model_validate_json(r[0]) for r in self._read("SELECT doc FROM users ORDER BY name")]
+
+    # --- readings -------------------------------------------------------------------------
+    def existing(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], ExistingReading]:
+        out: dict[tuple[str, int], ExistingReading] = {}
+        by_device: dict[str, list[int]] = {}
+        for device, seq in keys:
+            by_device.setdefault(device, []).append(seq)
+        for device, seqs in by_device.items():
+            for i in range(0, len(seqs), 500):
+                chunk = seqs[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._read(
+                    f"SELECT seq, sig, received_us FROM readings "  # noqa: S608 - only '?' marks
+                    f"WHERE device = ? AND seq IN ({marks})",
+                    (device, *chunk),
+                )
+                for seq, sig, received in rows:
+                    out[(device, seq)] = ExistingReading(sig, received)
+        return out
+
+    def commit(
+        self, readings: Sequence[StoredReading], dead_letters: Sequence[DeadLetter]
+    ) -> list[StoredReading]:
+        inserted: list[StoredReading] = []
+        try:
+            with self._write() as c:
+                for r in readings:
+                    cur = c.execute(
+                        "INSERT INTO readings (device, seq, time, time_us, kind, vals, agency, "
+                        "area, sig, received_us) VALUES (?,?,?,?,?,?,?,?,?,?) "
+                        "ON CONFLICT (device, seq) DO NOTHING",
+                        (r.device, r.seq, r.time, r.time_us, r.kind,
+                         json.dumps(r.values, separators=(",", ":")), r.agency, r.area, r.sig,
+                         r.received_us),
+                    )
+                    if cur.rowcount == 1:
+                        inserted.append(r.model_copy(update={"id": cur.lastrowid}))
+                if dead_letters:
+                    c.executemany(
+                        "INSERT INTO dead_letters (received_us, reason, message, device, seq, "
+                        "transport, source, payload) VALUES (?,?,?,?,?,?,?,?)",
+                        [(d.received_us, d.reason, d.message, d.device, d.seq, d.transport,
+                          d.source, d.payload) for d in dead_letters],
+                    )
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot store batch of {len(readings)} readings: {exc}") from exc
+        return inserted
+
+    def query_readings(self, query: ReadingQuery) -> list[StoredReading]:
+        where = ["id > ?"]
+        params: list[Any] = [query.after_id]
+        for col, val in (("device", query.device), ("kind", query.kind), ("area", query.area)):
+            if val is not None:
+                where.append(f"{col} = ?")
+                params.append(val)
+        if query.since_us is not None:
+            where.append("time_us >= ?")
+            params.append(query.since_us)
+        if query.until_us is not None:
+            where.append("time_us < ?")
+            params.append(query.until_us)
+        if query.agencies is not None:
+            if not query.agencies:
+                return []
+            where.append(f"agency IN ({','.join('?' * len(query.agencies))})")
+            params.extend(sorted(query.agencies))
+        params.append(query.limit)
+        rows = self._read(
+            f"SELECT {_READING_COLS} FROM readings WHERE {' AND '.join(where)} "  # noqa: S608
+            "ORDER BY id LIMIT ?",
+            params,
+        )
+        return [_reading_from_row(r) for r in rows]
+
+    def count_readings(self) -> int:
+        return int(self._read("SELECT count(*) FROM readings")[0][0])
+
+    def list_dead_letters(
+        self,
+        *,
+        device: str | None = None,
+        reason: str | None = None,
+        devices: frozenset[str] | None = None,
+        after_id: int = 0,
+        limit: int = 1000,
+    ) -> list[DeadLetter]:
+        where = ["id > ?"]
+        params: list[Any] = [after_id]
+        if device is not None:
+            where.append("device = ?")
+            params.append(device)
+        if reason is not None:
+            where.append("reason = ?")
+            params.append(reason)
+        if devices is not None:
+            if not devices:
+                return []
+            where.append(f"device IN ({','.join('?' * len(devices))})")
+            params.extend(sorted(devices))
+        params.append(limit)
+        rows = self._read(
+            "SELECT id, received_us, reason, message, device, seq, transport, source, payload "
+            f"FROM dead_letters WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",  # noqa: S608
+            params,
+        )
+        return [_dead_letter_from_row(r) for r in rows]
