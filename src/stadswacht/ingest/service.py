@@ -32,6 +32,12 @@ from pydantic import ValidationError
 from stadswacht.bus.base import Bus, reading_subject
 from stadswacht.config import Settings
 from stadswacht.errors import InvalidReading, StadswachtError
+from stadswacht.ingest.metrics import (
+    BATCH_SECONDS,
+    READINGS_ACCEPTED,
+    READINGS_DUPLICATE,
+    READINGS_REJECTED,
+)
 from stadswacht.ingest.ratelimit import TokenBuckets
 from stadswacht.ingest.registry import DeviceRegistry
 from stadswacht.ingest.signing import canonical_json, verify_bytes
@@ -160,6 +166,7 @@ class Ingestor:
         A gateway envelope (``{"gateway": ..., "payload": ..., "sig": ...}``) among the items
         is expanded in place; its readings are numbered after the batch's own items.
         """
+        started = time.perf_counter()
         now_us = int(self.clock() * 1_000_000)
         result = BatchResult()
         candidates: list[_Candidate] = []
@@ -186,6 +193,12 @@ class Ingestor:
                 self._reject(result, dead, index, exc, item, transport, source, now_us)
         self._store(candidates, dead, result, transport, source, now_us)
         result.rejected.sort(key=lambda r: r.index)
+        READINGS_ACCEPTED.labels(transport).inc(result.accepted)
+        if result.duplicates:
+            READINGS_DUPLICATE.labels(transport).inc(len(result.duplicates))
+        for rej in result.rejected:
+            READINGS_REJECTED.labels(transport, rej.reason).inc()
+        BATCH_SECONDS.labels(transport).observe(time.perf_counter() - started)
         if self.on_result is not None:
             self.on_result(result, transport)
         return result

@@ -1,0 +1,101 @@
+"""The HTTP API: FastAPI with OpenAPI docs at ``/docs``.
+
+Every route needs a user's bearer token, except ``POST /v1/readings`` (each reading is signed
+by its device, which is its authentication), the login itself, and the liveness probes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+
+from stadswacht import __version__
+from stadswacht.api.routes import areas, auth, deadletters, devices, health, readings, stream
+from stadswacht.config import Settings
+from stadswacht.errors import (
+    AuthenticationError,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    RateLimited,
+    StorageError,
+)
+from stadswacht.ingest.ratelimit import TokenBuckets
+from stadswacht.pipeline import Platform
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
+    """Build the API around a platform (made from ``settings`` if not given).
+
+    The platform is closed when the app shuts down only if the app made it.
+    """
+    owns = platform is None
+    if platform is None:
+        platform = Platform.from_settings(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        platform.start_mqtt()
+        try:
+            yield
+        finally:
+            if owns:
+                await platform.close()
+
+    app = FastAPI(
+        title="Stadswacht",
+        version=__version__,
+        description="Signed sensor ingest, detection and need-to-know sharing for a city area.",
+        lifespan=lifespan,
+        license_info={"name": "EUPL-1.2", "identifier": "EUPL-1.2"},
+    )
+    app.state.platform = platform
+    app.state.ip_limiter = TokenBuckets(rate=200.0, burst=400.0)
+    app.state.login_limiter = TokenBuckets(rate=0.2, burst=10.0)
+
+    for module in (auth, devices, readings, areas, deadletters, stream, health):
+        app.include_router(module.router)
+
+    def _error(code: int, exc: Exception, **headers: str) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=code, headers=headers or None)
+
+    @app.exception_handler(AuthenticationError)
+    async def _auth(_: Request, exc: AuthenticationError) -> JSONResponse:
+        return _error(status.HTTP_401_UNAUTHORIZED, exc, **{"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(PermissionDenied)
+    async def _denied(_: Request, exc: PermissionDenied) -> JSONResponse:
+        return _error(status.HTTP_403_FORBIDDEN, exc)
+
+    @app.exception_handler(NotFound)
+    async def _missing(_: Request, exc: NotFound) -> JSONResponse:
+        return _error(status.HTTP_404_NOT_FOUND, exc)
+
+    @app.exception_handler(PayloadTooLarge)
+    async def _large(_: Request, exc: PayloadTooLarge) -> JSONResponse:
+        return _error(status.HTTP_413_CONTENT_TOO_LARGE, exc)
+
+    @app.exception_handler(RateLimited)
+    async def _limited(_: Request, exc: RateLimited) -> JSONResponse:
+        return _error(
+            status.HTTP_429_TOO_MANY_REQUESTS, exc, **{"Retry-After": f"{exc.retry_after:.0f}"}
+        )
+
+    @app.exception_handler(StorageError)
+    async def _storage(_: Request, exc: StorageError) -> JSONResponse:
+        log.error("store failed: %s", exc)
+        return JSONResponse(
+            {"detail": "the store is unavailable; nothing was stored, retry later"},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )
+
+    return app

@@ -1,0 +1,114 @@
+"""Devices: register, list, show, rotate a key, decommission.
+
+Integrators manage the devices of their own agency; administrators those of every agency.
+Everyone else may list the devices of their own agency.
+"""
+
+from __future__ import annotations
+
+import anyio
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, Field
+
+from stadswacht.api.auth import Principal, require
+from stadswacht.api.deps import CurrentUser, PlatformDep
+from stadswacht.errors import AlreadyExists, PermissionDenied, UnknownDevice
+from stadswacht.model import Device, DeviceKind, Position, Role
+
+router = APIRouter(tags=["devices"])
+
+
+class NewDevice(BaseModel):
+    """A device to register. Without ``public_key`` the platform makes a key pair and returns
+    the private key once."""
+
+    id: str
+    kind: DeviceKind
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    agency: str | None = Field(default=None, description="Default: the caller's agency")
+    area: str | None = None
+    public_key: str | None = Field(default=None, description="Ed25519 public key, base64url")
+    gateway_for: list[str] = Field(default_factory=list)
+
+
+class Registered(BaseModel):
+    """A registered device; ``private_key`` is shown only when the platform made it."""
+
+    device: Device
+    private_key: str | None = None
+
+
+class NewKey(BaseModel):
+    """A new public key, or none to have the platform make one."""
+
+    public_key: str | None = None
+
+
+def _own(user: Principal, device: Device) -> None:
+    if not user.is_admin and device.agency != user.agency:
+        # Same answer as for a missing device: ids of other agencies are not disclosed.
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"device {device.id!r} is not registered")
+
+
+async def _get(platform: PlatformDep, device_id: str) -> Device:
+    try:
+        return await anyio.to_thread.run_sync(platform.store.get_device, device_id)
+    except UnknownDevice as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+
+
+@router.get("/v1/devices", response_model=list[Device])
+async def list_devices(user: CurrentUser, platform: PlatformDep) -> list[Device]:
+    """Devices of the caller's agency (administrators: all)."""
+    agency = None if user.is_admin else user.agency
+    return await anyio.to_thread.run_sync(platform.registry.list, agency)
+
+
+@router.post("/v1/devices", response_model=Registered, status_code=status.HTTP_201_CREATED)
+async def add_device(body: NewDevice, user: CurrentUser, platform: PlatformDep) -> Registered:
+    """Register a device of the caller's agency."""
+    require(user, Role.INTEGRATOR)
+    agency = body.agency or user.agency
+    if agency != user.agency and not user.is_admin:
+        raise PermissionDenied(f"you may register devices of agency {user.agency!r} only")
+
+    def register() -> Registered:
+        reg = platform.registry.register(
+            body.id, kind=body.kind, position=Position(lat=body.lat, lon=body.lon),
+            agency=agency, area=body.area, public_key=body.public_key,
+            gateway_for=body.gateway_for,
+        )
+        return Registered(device=reg.device, private_key=reg.private_key)
+
+    try:
+        return await anyio.to_thread.run_sync(register)
+    except AlreadyExists as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+
+
+@router.get("/v1/devices/{device_id}", response_model=Device)
+async def get_device(device_id: str, user: CurrentUser, platform: PlatformDep) -> Device:
+    """One device."""
+    device = await _get(platform, device_id)
+    _own(user, device)
+    return device
+
+
+@router.post("/v1/devices/{device_id}/rotate-key", response_model=Registered)
+async def rotate_key(
+    device_id: str, body: NewKey, user: CurrentUser, platform: PlatformDep
+) -> Registered:
+    """Give a device a new key; readings signed with the old one are refused from now on."""
+    require(user, Role.INTEGRATOR)
+    _own(user, await _get(platform, device_id))
+    reg = await anyio.to_thread.run_sync(platform.registry.rotate_key, device_id, body.public_key)
+    return Registered(device=reg.device, private_key=reg.private_key)
+
+
+@router.delete("/v1/devices/{device_id}", response_model=Device)
+async def decommission(device_id: str, user: CurrentUser, platform: PlatformDep) -> Device:
+    """Decommission a device: it stays listed, its readings are refused."""
+    require(user, Role.INTEGRATOR)
+    _own(user, await _get(platform, device_id))
+    return await anyio.to_thread.run_sync(platform.registry.decommission, device_id)

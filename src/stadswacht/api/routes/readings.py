@@ -1,0 +1,132 @@
+"""Readings: devices post them (signed), users query them (their agency's, paginated)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from stadswacht.api.deps import CurrentUser, PlatformDep
+from stadswacht.errors import InvalidReading
+from stadswacht.ingest.service import parse_body
+from stadswacht.model import StoredReading
+from stadswacht.store.base import ReadingQuery
+
+router = APIRouter(tags=["readings"])
+
+
+class Rejected(BaseModel):
+    """Why one item of a batch was refused."""
+
+    index: int
+    reason: str
+    message: str
+
+
+class IngestAnswer(BaseModel):
+    """The answer to a batch, item by item."""
+
+    accepted: int
+    duplicates: list[int]
+    rejected: list[Rejected]
+
+
+class ReadingPage(BaseModel):
+    """A page of readings; pass ``next_after_id`` as ``after_id`` for the next one."""
+
+    items: list[StoredReading]
+    next_after_id: int | None
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            f"body of {declared} bytes exceeds the limit of {limit}; send smaller batches",
+        )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(
+                status.HTTP_413_CONTENT_TOO_LARGE,
+                f"body exceeds the limit of {limit} bytes; send smaller batches",
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post(
+    "/v1/readings",
+    response_model=IngestAnswer,
+    openapi_extra={
+        "security": [],
+        "requestBody": {
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+            }
+        },
+    },
+)
+async def post_readings(request: Request, platform: PlatformDep) -> Any:
+    """Submit readings: ``{"readings": [...]}``, a JSON array, NDJSON, or a gateway batch.
+
+    Authentication is per reading: each carries its device's Ed25519 signature (a gateway
+    batch, the gateway's). The answer is per item: one bad reading never sinks the others.
+    """
+    client = request.client.host if request.client else "?"
+    if not request.app.state.ip_limiter.take(client):
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many requests from this address")
+    settings = platform.settings
+    body = await _read_body(request, settings.max_body_bytes)
+    ctype = request.headers.get("content-type", "application/json")
+    try:
+        items = parse_body(body, ctype)
+    except InvalidReading as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    if len(items) > settings.max_batch_items:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            f"batch of {len(items)} readings exceeds the limit of {settings.max_batch_items}",
+        )
+    result = await anyio.to_thread.run_sync(
+        lambda: platform.ingestor.ingest(items, transport="http", source=client)
+    )
+    return JSONResponse(result.as_dict())
+
+
+def _us(t: datetime | None) -> int | None:
+    if t is None:
+        return None
+    if t.tzinfo is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "give times with a UTC offset, e.g. ...Z")
+    return int(t.timestamp() * 1_000_000)
+
+
+@router.get("/v1/readings", response_model=ReadingPage)
+async def query_readings(
+    user: CurrentUser,
+    platform: PlatformDep,
+    device: str | None = None,
+    kind: str | None = None,
+    area: str | None = None,
+    since: Annotated[datetime | None, Query(description="From this time (RFC 3339)")] = None,
+    until: Annotated[datetime | None, Query(description="Before this time (RFC 3339)")] = None,
+    after_id: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> ReadingPage:
+    """Readings of the caller's agency, filtered, in arrival order."""
+    q = ReadingQuery(
+        device=device, kind=kind, area=area, since_us=_us(since), until_us=_us(until),
+        agencies=user.agencies(), after_id=after_id, limit=limit,
+    )
+    items = await anyio.to_thread.run_sync(platform.store.query_readings, q)
+    last = items[-1].id if len(items) == limit and items else None
+    return ReadingPage(items=items, next_after_id=last)

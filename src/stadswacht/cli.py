@@ -1,0 +1,337 @@
+"""The ``stadswacht`` command: run the server, manage devices and users, send readings.
+
+Administrative commands work on the store named by ``STADSWACHT_DATABASE_URL`` directly,
+like a database console; run them on the platform's host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import secrets
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from stadswacht import __version__
+from stadswacht.config import Settings, get_settings
+from stadswacht.errors import StadswachtError
+from stadswacht.model import DeviceKind, Position, Role, format_time
+
+app = typer.Typer(
+    help="Stadswacht: signed sensor ingest, detection and need-to-know sharing.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+device_app = typer.Typer(help="Register and manage devices.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage users of the API and dashboard.", no_args_is_help=True)
+ingest_app = typer.Typer(help="Run ingest workers.", no_args_is_help=True)
+app.add_typer(device_app, name="device")
+app.add_typer(user_app, name="user")
+app.add_typer(ingest_app, name="ingest")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except StadswachtError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _platform():  # type: ignore[no-untyped-def]
+    from stadswacht.pipeline import Platform
+
+    return Platform.from_settings(_settings())
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(1)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    console.print(__version__)
+
+
+@app.command()
+def run(
+    host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+) -> None:
+    """Run the platform: HTTP API (and MQTT ingest when STADSWACHT_MQTT_URL is set)."""
+    import uvicorn
+
+    from stadswacht.api import create_app
+
+    settings = _settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    api = create_app(settings)
+    uvicorn.run(api, host=host or settings.host, port=port or settings.port, log_level="info")
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    devices: Annotated[int, typer.Option(help="Simulated devices sending readings")] = 6,
+) -> None:
+    """Run the platform on embedded defaults with a demo district whose devices send signed
+    readings over HTTP every second. Prints the URL and a login."""
+    import uvicorn
+
+    from stadswacht.api import create_app
+    from stadswacht.api.auth import create_user
+    from stadswacht.demo import seed_demo, stream_demo
+
+    settings = _settings()
+    if settings.env == "production":
+        raise _fail(StadswachtError("the demo runs in development mode only"))
+    logging.basicConfig(level=logging.WARNING)
+    platform = _platform()
+    password_file = Path("var/demo-admin-password")
+    from stadswacht.errors import AlreadyExists
+
+    try:
+        password = secrets.token_urlsafe(12)
+        create_user(platform.store, "admin", password, "municipality", Role.ADMIN)
+        password_file.parent.mkdir(parents=True, exist_ok=True)
+        password_file.write_text(password + "\n")
+        password_file.chmod(0o600)
+    except AlreadyExists:
+        password = password_file.read_text().strip() if password_file.exists() else "(set earlier)"
+    keys = seed_demo(platform, devices)
+    api = create_app(platform=platform)
+    url = f"http://{host}:{port}"
+    stop = threading.Event()
+    threading.Thread(
+        target=stream_demo, args=(url, keys, stop), daemon=True, name="demo-devices"
+    ).start()
+    console.print(f"[bold]Stadswacht {__version__}[/bold] demo on {url}")
+    console.print(f"  API docs  {url}/docs")
+    console.print(f"  login     admin / {password}")
+    console.print(f"  store     {settings.database_url}")
+    console.print(f"  {len(keys)} demo devices send signed readings every second over HTTP")
+    try:
+        uvicorn.run(api, host=host, port=port, log_level="warning")
+    finally:
+        stop.set()
+        asyncio.run(platform.close())
+
+
+# --- devices -------------------------------------------------------------------------------
+@device_app.command("add")
+def device_add(
+    device_id: Annotated[str, typer.Argument(help="Device id, e.g. iz-ac-01")],
+    kind: Annotated[DeviceKind, typer.Option(help="What the device is")],
+    lat: Annotated[float, typer.Option(help="Latitude, WGS84 [deg]")],
+    lon: Annotated[float, typer.Option(help="Longitude, WGS84 [deg]")],
+    agency: Annotated[str, typer.Option(help="Owner agency id")],
+    area: Annotated[str | None, typer.Option(help="Area id")] = None,
+    public_key: Annotated[
+        str | None, typer.Option(help="Ed25519 public key (base64url) made on the device")
+    ] = None,
+    gateway_for: Annotated[
+        list[str] | None, typer.Option(help="For a gateway: a device it may batch-sign for")
+    ] = None,
+) -> None:
+    """Register a device. Without --public-key a key pair is made and the private key is shown
+    once: store it on the device."""
+    platform = _platform()
+    try:
+        reg = platform.registry.register(
+            device_id, kind=kind, position=Position(lat=lat, lon=lon), agency=agency, area=area,
+            public_key=public_key, gateway_for=gateway_for or (),
+        )
+    except (StadswachtError, ValueError) as exc:
+        raise _fail(exc) from exc
+    finally:
+        asyncio.run(platform.close())
+    console.print(f"registered [bold]{reg.device.id}[/bold] ({reg.device.kind.value}, {agency})")
+    console.print(f"public key   {reg.device.public_key}")
+    if reg.private_key:
+        console.print(f"private key  [bold yellow]{reg.private_key}[/bold yellow]")
+        console.print("  shown once: put it on the device; the platform does not keep it")
+
+
+@device_app.command("list")
+def device_list(
+    agency: Annotated[str | None, typer.Option(help="Only this agency's devices")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """List registered devices."""
+    platform = _platform()
+    try:
+        devices = platform.registry.list(agency)
+    finally:
+        asyncio.run(platform.close())
+    if as_json:
+        print(json.dumps([json.loads(d.model_dump_json()) for d in devices], indent=2))
+        return
+    table = Table("id", "kind", "agency", "area", "status", "key", "lat", "lon")
+    for d in devices:
+        table.add_row(
+            d.id, d.kind.value, d.agency, d.area or "", d.status.value, f"v{d.key_version}",
+            f"{d.position.lat:.6f}", f"{d.position.lon:.6f}",
+        )
+    console.print(table)
+
+
+@device_app.command("rotate-key")
+def device_rotate(
+    device_id: str,
+    public_key: Annotated[str | None, typer.Option(help="New public key made on the device")] = None,
+) -> None:
+    """Give a device a new key; the old key stops working at once."""
+    platform = _platform()
+    try:
+        reg = platform.registry.rotate_key(device_id, public_key)
+    except (StadswachtError, ValueError) as exc:
+        raise _fail(exc) from exc
+    finally:
+        asyncio.run(platform.close())
+    console.print(f"{device_id}: key version {reg.device.key_version}")
+    if reg.private_key:
+        console.print(f"private key  [bold yellow]{reg.private_key}[/bold yellow] (shown once)")
+
+
+@device_app.command("remove")
+def device_remove(device_id: str) -> None:
+    """Decommission a device: it stays on record, its readings are refused."""
+    platform = _platform()
+    try:
+        platform.registry.decommission(device_id)
+    except StadswachtError as exc:
+        raise _fail(exc) from exc
+    finally:
+        asyncio.run(platform.close())
+    console.print(f"{device_id}: decommissioned")
+
+
+# --- users ---------------------------------------------------------------------------------
+@user_app.command("add")
+def user_add(
+    name: str,
+    agency: Annotated[str, typer.Option(help="The user's agency")],
+    role: Annotated[Role, typer.Option(help="The user's role")],
+    password: Annotated[
+        str | None, typer.Option(help="Password (12+ characters); asked when omitted")
+    ] = None,
+) -> None:
+    """Create a user."""
+    from stadswacht.api.auth import create_user
+
+    if password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    platform = _platform()
+    try:
+        create_user(platform.store, name, password, agency, role)
+    except (StadswachtError, ValueError) as exc:
+        raise _fail(exc) from exc
+    finally:
+        asyncio.run(platform.close())
+    console.print(f"user {name} ({role.value}, {agency}) created")
+
+
+# --- dead letters --------------------------------------------------------------------------
+@app.command()
+def deadletters(
+    device: Annotated[str | None, typer.Option(help="Only this device")] = None,
+    reason: Annotated[str | None, typer.Option(help="Only this reason code")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines")] = False,
+) -> None:
+    """List rejected readings with their reasons, newest last."""
+    platform = _platform()
+    try:
+        items = platform.store.list_dead_letters(device=device, reason=reason, limit=1_000_000)
+    finally:
+        asyncio.run(platform.close())
+    items = items[-limit:]
+    if as_json:
+        for d in items:
+            print(d.model_dump_json())
+        return
+    table = Table("id", "received", "device", "seq", "reason", "message", "via")
+    for d in items:
+        received = format_time(datetime.fromtimestamp(d.received_us / 1e6, UTC))[:19]
+        table.add_row(
+            str(d.id), received, d.device or "?", "" if d.seq is None else str(d.seq), d.reason,
+            d.message, d.transport,
+        )
+    console.print(table)
+
+
+# --- ingest workers ------------------------------------------------------------------------
+@ingest_app.command("mqtt")
+def ingest_mqtt() -> None:
+    """Run a standalone MQTT ingest worker (STADSWACHT_MQTT_URL must be set)."""
+    from stadswacht.ingest import mqtt
+
+    settings = _settings()
+    if not settings.mqtt_url:
+        raise _fail(StadswachtError("set STADSWACHT_MQTT_URL, e.g. mqtt://127.0.0.1:1883"))
+    sys.exit(mqtt.main())
+
+
+# --- sending -------------------------------------------------------------------------------
+@app.command()
+def send(
+    path: Annotated[Path, typer.Argument(help="CSV, JSON or NDJSON file of readings")],
+    device: Annotated[str, typer.Option(help="Send as this device")],
+    key: Annotated[
+        str | None, typer.Option(envvar="STADSWACHT_DEVICE_KEY", help="Private key (base64url)")
+    ] = None,
+    key_file: Annotated[Path | None, typer.Option(help="File holding the private key")] = None,
+    url: Annotated[str, typer.Option(help="Platform URL (http) or broker (mqtt://)")] = (
+        "http://127.0.0.1:8000"
+    ),
+    batch: Annotated[int, typer.Option(help="Readings per request")] = 500,
+) -> None:
+    """Send readings from a file as a device, signed, with a progress bar."""
+    from rich.progress import Progress
+
+    from stadswacht.client import send_file
+
+    secret = key or (key_file.read_text().strip() if key_file else None)
+    if not secret:
+        raise _fail(StadswachtError("give the device's private key: --key, --key-file or STADSWACHT_DEVICE_KEY"))
+    started = time.monotonic()
+    with Progress(console=err) as progress:
+        task = progress.add_task(f"sending as {device}", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        try:
+            report = send_file(path, device_id=device, private_key=secret, url=url,
+                               batch_size=batch, progress=advance)
+        except (StadswachtError, ValueError, OSError) as exc:
+            raise _fail(exc) from exc
+    console.print(
+        f"accepted {report.accepted}, duplicates {report.duplicates}, "
+        f"rejected {len(report.rejected)} in {time.monotonic() - started:.1f} s"
+    )
+    for rej in report.rejected[:20]:
+        console.print(f"  #{rej.index}: [red]{rej.reason}[/red] {rej.message}")
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("STADSWACHT_ENV", "development")
+    app()

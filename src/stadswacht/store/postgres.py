@@ -1,0 +1,472 @@
+"""The scaled-out store: PostgreSQL through psycopg 3 and a thread-safe connection pool.
+
+Several ingest processes may write side by side. ``commit`` is one transaction that inserts
+the whole batch with ``INSERT ... ON CONFLICT (device, seq) DO NOTHING RETURNING``, so each
+process learns exactly which readings it stored; a ``(device, seq)`` that another process
+stored first is skipped, never stored twice. Rows go in sorted by ``(device, seq)`` so that
+two overlapping batches take their row locks in the same order and cannot deadlock.
+
+The schema is created on open (``IF NOT EXISTS``, under an advisory lock so that processes
+starting together do not trip over each other). Where the PostGIS extension can be used,
+devices also get a ``geography(Point, 4326)`` column with a GiST index; without PostGIS the
+store works the same, with plain ``lat``/``lon`` columns.
+
+JSON documents are kept in ``json`` (not ``jsonb``) columns: ``json`` keeps the text exactly
+and accepts ``\\u0000`` and unpaired surrogate escapes, which ``jsonb`` rejects, so a value
+that a device may legally send never makes a batch fail. PostgreSQL ``text`` cannot hold a NUL
+character, so NULs (and unpaired surrogates) in dead letters' raw text are replaced by U+FFFD.
+
+Every psycopg error is translated to :class:`~stadswacht.errors.StorageError` (or
+``AlreadyExists``), with the psycopg error as its cause.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import ConnectionPool
+
+from stadswacht.errors import AlreadyExists, StorageError, UnknownDevice, UnknownUser
+from stadswacht.model import Agency, Area, DeadLetter, Device, StoredReading, User
+from stadswacht.store.base import ExistingReading, ReadingQuery, Store
+
+__all__ = ["PostgresStore"]
+
+log = logging.getLogger(__name__)
+
+_SCHEMA_LOCK = 0x5374_6164_7377  # pg_advisory_xact_lock key: one schema migration at a time
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS agencies (id text PRIMARY KEY, doc json NOT NULL);
+CREATE TABLE IF NOT EXISTS areas (id text PRIMARY KEY, doc json NOT NULL);
+CREATE TABLE IF NOT EXISTS devices (
+    id text PRIMARY KEY, agency text NOT NULL, status text NOT NULL, area text,
+    lat double precision NOT NULL, lon double precision NOT NULL, doc json NOT NULL);
+CREATE INDEX IF NOT EXISTS devices_agency ON devices (agency, id);
+CREATE TABLE IF NOT EXISTS users (
+    name text PRIMARY KEY, agency text NOT NULL, role text NOT NULL, doc json NOT NULL);
+CREATE TABLE IF NOT EXISTS readings (
+    id bigserial PRIMARY KEY,
+    device text NOT NULL, seq bigint NOT NULL, time text NOT NULL, time_us bigint NOT NULL,
+    kind text NOT NULL, vals json NOT NULL, agency text NOT NULL, area text,
+    sig text NOT NULL, received_us bigint NOT NULL,
+    UNIQUE (device, seq));
+CREATE INDEX IF NOT EXISTS readings_time ON readings (time_us);
+CREATE INDEX IF NOT EXISTS readings_kind_time ON readings (kind, time_us);
+CREATE INDEX IF NOT EXISTS readings_area_time ON readings (area, time_us);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id bigserial PRIMARY KEY,
+    received_us bigint NOT NULL, reason text NOT NULL, message text NOT NULL,
+    device text, seq bigint, transport text NOT NULL, source text, payload text NOT NULL);
+CREATE INDEX IF NOT EXISTS dead_letters_device ON dead_letters (device, id);
+CREATE INDEX IF NOT EXISTS dead_letters_reason ON dead_letters (reason, id);
+"""
+
+SPATIAL_SCHEMA = """
+ALTER TABLE devices ADD COLUMN IF NOT EXISTS position geography(Point, 4326);
+UPDATE devices SET position = ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography
+    WHERE position IS NULL;
+CREATE INDEX IF NOT EXISTS devices_position ON devices USING gist (position);
+"""
+
+_READING_COLS = "id, device, seq, time, time_us, kind, vals::text, agency, area, sig, received_us"
+
+# The batch travels as one array per column: one statement, one round trip, whatever the
+# batch size, and the same text every time so the server keeps it prepared.
+_INSERT_READINGS = """
+INSERT INTO readings (device, seq, time, time_us, kind, vals, agency, area, sig, received_us)
+SELECT device, seq, time, time_us, kind, vals::json, agency, area, sig, received_us
+FROM unnest(%s::text[], %s::int8[], %s::text[], %s::int8[], %s::text[], %s::text[],
+            %s::text[], %s::text[], %s::text[], %s::int8[])
+     AS b(device, seq, time, time_us, kind, vals, agency, area, sig, received_us)
+ON CONFLICT (device, seq) DO NOTHING
+RETURNING id, device, seq
+"""
+
+_INSERT_DEAD_LETTERS = """
+INSERT INTO dead_letters (received_us, reason, message, device, seq, transport, source, payload)
+SELECT * FROM unnest(%s::int8[], %s::text[], %s::text[], %s::text[], %s::int8[], %s::text[],
+                     %s::text[], %s::text[])
+"""
+
+_UNREPRESENTABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _text(value: str) -> str:
+    """``value`` without what a PostgreSQL ``text`` cannot hold (NUL, unpaired surrogates)."""
+    return _UNREPRESENTABLE.sub("\ufffd", value)
+
+
+def _opt_text(value: str | None) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _reading_from_row(row: Sequence[Any]) -> StoredReading:
+    return StoredReading.model_construct(
+        id=row[0], device=row[1], seq=row[2], time=row[3], time_us=row[4], kind=row[5],
+        values=json.loads(row[6]), agency=row[7], area=row[8], sig=row[9], received_us=row[10],
+    )  # fmt: skip
+
+
+def _dead_letter_from_row(row: Sequence[Any]) -> DeadLetter:
+    return DeadLetter(
+        id=row[0], received_us=row[1], reason=row[2], message=row[3], device=row[4], seq=row[5],
+        transport=row[6], source=row[7], payload=row[8],
+    )  # fmt: skip
+
+
+def describe_url(url: str) -> str:
+    """``url`` without its password, for messages and logs.
+
+    >>> describe_url("postgresql://app:secret@db.example:5433/stadswacht")
+    'postgresql://app@db.example:5433/stadswacht'
+    """
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "postgresql://(unparsable URL)"
+    user = f"{params['user']}@" if params.get("user") else ""
+    port = f":{params['port']}" if params.get("port") else ""
+    return f"postgresql://{user}{params.get('host', '')}{port}/{params.get('dbname', '')}"
+
+
+class PostgresStore(Store):
+    """A :class:`Store` in a PostgreSQL database, PostGIS used where present.
+
+    ``url`` is a libpq URL (``postgresql://user:password@host:5432/dbname``); the database
+    must exist and the user may create tables in it. ``spatial=False`` leaves PostGIS alone
+    even where it is available. ``pool_size`` bounds the connections this store holds.
+
+    >>> PostgresStore("postgresql://nobody@127.0.0.1:1/none")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    stadswacht.errors.StorageError: cannot open the PostgreSQL store at postgresql://nobody@127...
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        spatial: bool = True,
+        pool_size: int = 10,
+        connect_timeout_s: int = 10,
+    ) -> None:
+        self.url = describe_url(url)
+        self._lock = threading.Lock()
+        self._closed = False
+        self.postgis = False
+        """Whether devices' positions are also kept as a PostGIS geography with a GiST index."""
+        try:
+            # One plain connection first: a wrong URL or a server that is down fails here at
+            # once with libpq's own explanation, not after the pool's retry timeout.
+            with psycopg.connect(url, connect_timeout=connect_timeout_s) as conn:
+                self.postgis = self._create_schema(conn, spatial)
+            self._pool: ConnectionPool[psycopg.Connection[tuple[Any, ...]]] = ConnectionPool(
+                url,
+                min_size=1,
+                max_size=max(1, pool_size),
+                kwargs={"connect_timeout": connect_timeout_s},
+                check=ConnectionPool.check_connection,
+                name="stadswacht-store",
+                open=False,
+            )
+            try:
+                self._pool.open(wait=True, timeout=float(connect_timeout_s))
+            except BaseException:
+                self._pool.close()
+                raise
+        except psycopg.Error as exc:
+            raise StorageError(
+                f"cannot open the PostgreSQL store at {self.url}: {exc}; check that the server "
+                "runs, the database exists and the user may create tables in it"
+            ) from exc
+
+    def _create_schema(self, conn: psycopg.Connection[tuple[Any, ...]], spatial: bool) -> bool:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            conn.execute(SCHEMA)
+            if not spatial:
+                return False
+            if not self._enable_postgis(conn):
+                return False
+            conn.execute(SPATIAL_SCHEMA)
+            return True
+
+    def _enable_postgis(self, conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
+        if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone():
+            return True
+        try:
+            with conn.transaction():  # a savepoint: a refusal must not abort the schema
+                conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        except psycopg.Error as exc:
+            log.info(
+                "PostGIS is not available in %s (%s); device positions are kept as lat/lon "
+                "only", self.url, str(exc).strip(),
+            )  # fmt: skip
+            return False
+        return True
+
+    @contextmanager
+    def _connection(self, action: str) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+        """A pooled connection in a transaction; psycopg errors become ``StorageError``."""
+        if self._closed:
+            raise StorageError(f"cannot {action}: the PostgreSQL store is closed")
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except psycopg.Error as exc:
+            raise StorageError(f"cannot {action} in PostgreSQL at {self.url}: {exc}") from exc
+
+    def _read(self, action: str, query: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._connection(action) as conn:
+            return conn.execute(query, params).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._pool.close()
+
+    def ping(self) -> None:
+        self._read("reach the database", "SELECT 1")
+
+    # --- agencies and areas ---------------------------------------------------------------
+    def put_agency(self, agency: Agency) -> None:
+        with self._connection(f"store agency {agency.id!r}") as conn:
+            conn.execute(
+                "INSERT INTO agencies (id, doc) VALUES (%s, %s) "
+                "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
+                (agency.id, agency.model_dump_json()),
+            )
+
+    def list_agencies(self) -> list[Agency]:
+        rows = self._read("list agencies", "SELECT doc::text FROM agencies ORDER BY id")
+        return [Agency.model_validate_json(r[0]) for r in rows]
+
+    def put_area(self, area: Area) -> None:
+        with self._connection(f"store area {area.id!r}") as conn:
+            conn.execute(
+                "INSERT INTO areas (id, doc) VALUES (%s, %s) "
+                "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
+                (area.id, area.model_dump_json()),
+            )
+
+    def list_areas(self) -> list[Area]:
+        rows = self._read("list areas", "SELECT doc::text FROM areas ORDER BY id")
+        return [Area.model_validate_json(r[0]) for r in rows]
+
+    # --- devices --------------------------------------------------------------------------
+    def _device_params(self, device: Device) -> dict[str, Any]:
+        return {
+            "id": device.id, "agency": device.agency, "status": device.status.value,
+            "area": device.area, "lat": device.position.lat, "lon": device.position.lon,
+            "doc": device.model_dump_json(),
+        }  # fmt: skip
+
+    def add_device(self, device: Device) -> None:
+        position = (
+            ", position) VALUES (%(id)s, %(agency)s, %(status)s, %(area)s, %(lat)s, %(lon)s, "
+            "%(doc)s, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography)"
+            if self.postgis
+            else ") VALUES (%(id)s, %(agency)s, %(status)s, %(area)s, %(lat)s, %(lon)s, %(doc)s)"
+        )
+        with self._connection(f"add device {device.id!r}") as conn:
+            try:
+                conn.execute(
+                    "INSERT INTO devices (id, agency, status, area, lat, lon, doc" + position,
+                    self._device_params(device),
+                )
+            except pg_errors.UniqueViolation as exc:
+                raise AlreadyExists(
+                    f"device {device.id!r} is already registered; update it instead"
+                ) from exc
+
+    def update_device(self, device: Device) -> None:
+        position = (
+            ", position = ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography"
+            if self.postgis
+            else ""
+        )
+        with self._connection(f"update device {device.id!r}") as conn:
+            cur = conn.execute(
+                "UPDATE devices SET agency = %(agency)s, status = %(status)s, area = %(area)s, "
+                "lat = %(lat)s, lon = %(lon)s, doc = %(doc)s" + position + " WHERE id = %(id)s",
+                self._device_params(device),
+            )
+            if cur.rowcount == 0:
+                raise UnknownDevice(f"device {device.id!r} is not registered")
+
+    def get_device(self, device_id: str) -> Device:
+        rows = self._read(
+            f"read device {device_id!r}",
+            "SELECT doc::text FROM devices WHERE id = %s",
+            (device_id,),
+        )
+        if not rows:
+            raise UnknownDevice(f"device {device_id!r} is not registered")
+        return Device.model_validate_json(rows[0][0])
+
+    def list_devices(self, agency: str | None = None) -> list[Device]:
+        if agency is None:
+            rows = self._read("list devices", "SELECT doc::text FROM devices ORDER BY id")
+        else:
+            rows = self._read(
+                f"list the devices of {agency!r}",
+                "SELECT doc::text FROM devices WHERE agency = %s ORDER BY id",
+                (agency,),
+            )
+        return [Device.model_validate_json(r[0]) for r in rows]
+
+    # --- users ----------------------------------------------------------------------------
+    def add_user(self, user: User) -> None:
+        with self._connection(f"add user {user.name!r}") as conn:
+            try:
+                conn.execute(
+                    "INSERT INTO users (name, agency, role, doc) VALUES (%s, %s, %s, %s)",
+                    (user.name, user.agency, user.role.value, user.model_dump_json()),
+                )
+            except pg_errors.UniqueViolation as exc:
+                raise AlreadyExists(
+                    f"user {user.name!r} already exists; choose another name"
+                ) from exc
+
+    def get_user(self, name: str) -> User:
+        rows = self._read(
+            f"read user {name!r}", "SELECT doc::text FROM users WHERE name = %s", (name,)
+        )
+        if not rows:
+            raise UnknownUser(f"user {name!r} does not exist")
+        return User.model_validate_json(rows[0][0])
+
+    def list_users(self) -> list[User]:
+        rows = self._read("list users", "SELECT doc::text FROM users ORDER BY name")
+        return [User.model_validate_json(r[0]) for r in rows]
+
+    # --- readings -------------------------------------------------------------------------
+    def existing(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], ExistingReading]:
+        if not keys:
+            return {}
+        rows = self._read(
+            f"look up {len(keys)} reading keys",
+            "SELECT r.device, r.seq, r.sig, r.received_us FROM readings r "
+            "JOIN unnest(%s::text[], %s::int8[]) AS k(device, seq) "
+            "ON r.device = k.device AND r.seq = k.seq",
+            ([k[0] for k in keys], [k[1] for k in keys]),
+        )
+        return {(d, s): ExistingReading(sig, received) for d, s, sig, received in rows}
+
+    def commit(
+        self, readings: Sequence[StoredReading], dead_letters: Sequence[DeadLetter]
+    ) -> list[StoredReading]:
+        # Within a batch the first reading of a key wins, as in SQLite.
+        batch: dict[tuple[str, int], StoredReading] = {}
+        for r in readings:
+            batch.setdefault((r.device, r.seq), r)
+        rows = [batch[k] for k in sorted(batch)]
+        inserted: list[StoredReading] = []
+        with self._connection(f"store a batch of {len(readings)} readings") as conn:
+            if rows:
+                cur = conn.execute(
+                    _INSERT_READINGS,
+                    (
+                        [r.device for r in rows],
+                        [r.seq for r in rows],
+                        [r.time for r in rows],
+                        [r.time_us for r in rows],
+                        [r.kind for r in rows],
+                        [json.dumps(r.values, separators=(",", ":")) for r in rows],
+                        [r.agency for r in rows],
+                        [r.area for r in rows],
+                        [r.sig for r in rows],
+                        [r.received_us for r in rows],
+                    ),
+                )
+                for row_id, device, seq in cur.fetchall():
+                    inserted.append(batch[(device, seq)].model_copy(update={"id": row_id}))
+            if dead_letters:
+                conn.execute(
+                    _INSERT_DEAD_LETTERS,
+                    (
+                        [d.received_us for d in dead_letters],
+                        [_text(d.reason) for d in dead_letters],
+                        [_text(d.message) for d in dead_letters],
+                        [_opt_text(d.device) for d in dead_letters],
+                        [d.seq for d in dead_letters],
+                        [d.transport for d in dead_letters],
+                        [_opt_text(d.source) for d in dead_letters],
+                        [_text(d.payload) for d in dead_letters],
+                    ),
+                )
+        inserted.sort(key=lambda r: r.id or 0)
+        return inserted
+
+    def query_readings(self, query: ReadingQuery) -> list[StoredReading]:
+        where = ["id > %s"]
+        params: list[Any] = [query.after_id]
+        for col, val in (("device", query.device), ("kind", query.kind), ("area", query.area)):
+            if val is not None:
+                where.append(f"{col} = %s")
+                params.append(val)
+        if query.since_us is not None:
+            where.append("time_us >= %s")
+            params.append(query.since_us)
+        if query.until_us is not None:
+            where.append("time_us < %s")
+            params.append(query.until_us)
+        if query.agencies is not None:
+            if not query.agencies:
+                return []
+            where.append("agency = ANY(%s::text[])")
+            params.append(sorted(query.agencies))
+        params.append(query.limit)
+        rows = self._read(
+            "query readings",
+            f"SELECT {_READING_COLS} FROM readings WHERE {' AND '.join(where)} "  # noqa: S608
+            "ORDER BY id LIMIT %s",
+            params,
+        )
+        return [_reading_from_row(r) for r in rows]
+
+    def count_readings(self) -> int:
+        return int(self._read("count readings", "SELECT count(*) FROM readings")[0][0])
+
+    def list_dead_letters(
+        self,
+        *,
+        device: str | None = None,
+        reason: str | None = None,
+        devices: frozenset[str] | None = None,
+        after_id: int = 0,
+        limit: int = 1000,
+    ) -> list[DeadLetter]:
+        where = ["id > %s"]
+        params: list[Any] = [after_id]
+        if device is not None:
+            where.append("device = %s")
+            params.append(_text(device))
+        if reason is not None:
+            where.append("reason = %s")
+            params.append(_text(reason))
+        if devices is not None:
+            if not devices:
+                return []
+            where.append("device = ANY(%s::text[])")
+            params.append(sorted(_text(d) for d in devices))
+        params.append(limit)
+        rows = self._read(
+            "list dead letters",
+            "SELECT id, received_us, reason, message, device, seq, transport, source, payload "
+            f"FROM dead_letters WHERE {' AND '.join(where)} ORDER BY id LIMIT %s",  # noqa: S608
+            params,
+        )
+        return [_dead_letter_from_row(r) for r in rows]
