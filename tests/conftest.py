@@ -21,8 +21,10 @@ from stadswacht.pipeline import Platform
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(
-        env="test", database_url=f"sqlite:///{tmp_path}/stadswacht.db",
-        device_rate_burst=1e9, device_rate_per_s=1e9,
+        env="test",
+        database_url=f"sqlite:///{tmp_path}/stadswacht.db",
+        device_rate_burst=1e9,
+        device_rate_per_s=1e9,
     )
 
 
@@ -53,8 +55,11 @@ class FakeDevice:
             self.seq += 1
             seq = self.seq
         body = {
-            "device": self.id, "seq": seq, "time": format_time(time or datetime.now(UTC)),
-            "kind": kind, "values": values if values is not None else {"temperature_c": 11.5},
+            "device": self.id,
+            "seq": seq,
+            "time": format_time(time or datetime.now(UTC)),
+            "kind": kind,
+            "values": values if values is not None else {"temperature_c": 11.5},
         }
         signed = sign_reading(self.key, body)
         self.sent.append(signed)
@@ -71,8 +76,12 @@ def make_device(platform: Platform) -> Callable[..., FakeDevice]:
         **kw: Any,
     ) -> FakeDevice:
         reg = platform.registry.register(
-            device_id, kind=kind, position=Position(lat=52.09, lon=4.28), agency=agency,
-            area=area, **kw,
+            device_id,
+            kind=kind,
+            position=Position(lat=52.09, lon=4.28),
+            agency=agency,
+            area=area,
+            **kw,
         )
         assert reg.private_key is not None
         return FakeDevice(device_id, load_private_key(reg.private_key))

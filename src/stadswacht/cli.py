@@ -26,6 +26,7 @@ from stadswacht import __version__
 from stadswacht.config import Settings, get_settings
 from stadswacht.errors import StadswachtError
 from stadswacht.model import DeviceKind, Position, Role, format_time
+from stadswacht.pipeline import Platform
 
 app = typer.Typer(
     help="Stadswacht: signed sensor ingest, detection and need-to-know sharing.",
@@ -51,9 +52,7 @@ def _settings() -> Settings:
         raise typer.Exit(2) from exc
 
 
-def _platform():  # type: ignore[no-untyped-def]
-    from stadswacht.pipeline import Platform
-
+def _platform() -> Platform:
     return Platform.from_settings(_settings())
 
 
@@ -79,7 +78,9 @@ def run(
     from stadswacht.api import create_app
 
     settings = _settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     api = create_app(settings)
     uvicorn.run(api, host=host or settings.host, port=port or settings.port, log_level="info")
 
@@ -154,8 +155,13 @@ def device_add(
     platform = _platform()
     try:
         reg = platform.registry.register(
-            device_id, kind=kind, position=Position(lat=lat, lon=lon), agency=agency, area=area,
-            public_key=public_key, gateway_for=gateway_for or (),
+            device_id,
+            kind=kind,
+            position=Position(lat=lat, lon=lon),
+            agency=agency,
+            area=area,
+            public_key=public_key,
+            gateway_for=gateway_for or (),
         )
     except (StadswachtError, ValueError) as exc:
         raise _fail(exc) from exc
@@ -185,8 +191,14 @@ def device_list(
     table = Table("id", "kind", "agency", "area", "status", "key", "lat", "lon")
     for d in devices:
         table.add_row(
-            d.id, d.kind.value, d.agency, d.area or "", d.status.value, f"v{d.key_version}",
-            f"{d.position.lat:.6f}", f"{d.position.lon:.6f}",
+            d.id,
+            d.kind.value,
+            d.agency,
+            d.area or "",
+            d.status.value,
+            f"v{d.key_version}",
+            f"{d.position.lat:.6f}",
+            f"{d.position.lon:.6f}",
         )
     console.print(table)
 
@@ -194,7 +206,9 @@ def device_list(
 @device_app.command("rotate-key")
 def device_rotate(
     device_id: str,
-    public_key: Annotated[str | None, typer.Option(help="New public key made on the device")] = None,
+    public_key: Annotated[
+        str | None, typer.Option(help="New public key made on the device")
+    ] = None,
 ) -> None:
     """Give a device a new key; the old key stops working at once."""
     platform = _platform()
@@ -270,8 +284,13 @@ def deadletters(
     for d in items:
         received = format_time(datetime.fromtimestamp(d.received_us / 1e6, UTC))[:19]
         table.add_row(
-            str(d.id), received, d.device or "?", "" if d.seq is None else str(d.seq), d.reason,
-            d.message, d.transport,
+            str(d.id),
+            received,
+            d.device or "?",
+            "" if d.seq is None else str(d.seq),
+            d.reason,
+            d.message,
+            d.transport,
         )
     console.print(table)
 
@@ -309,7 +328,11 @@ def send(
 
     secret = key or (key_file.read_text().strip() if key_file else None)
     if not secret:
-        raise _fail(StadswachtError("give the device's private key: --key, --key-file or STADSWACHT_DEVICE_KEY"))
+        raise _fail(
+            StadswachtError(
+                "give the device's private key: --key, --key-file or STADSWACHT_DEVICE_KEY"
+            )
+        )
     started = time.monotonic()
     with Progress(console=err) as progress:
         task = progress.add_task(f"sending as {device}", total=None)
@@ -318,8 +341,14 @@ def send(
             progress.update(task, completed=done, total=total)
 
         try:
-            report = send_file(path, device_id=device, private_key=secret, url=url,
-                               batch_size=batch, progress=advance)
+            report = send_file(
+                path,
+                device_id=device,
+                private_key=secret,
+                url=url,
+                batch_size=batch,
+                progress=advance,
+            )
         except (StadswachtError, ValueError, OSError) as exc:
             raise _fail(exc) from exc
     console.print(

@@ -95,7 +95,8 @@ class Settings(BaseSettings):
         ):
             raise ConfigurationError(
                 "STADSWACHT_SECRET_KEY is the development default or shorter than 32 characters; "
-                "set a random secret (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) "
+                "set a random secret, e.g. from "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`, "
                 "or run with STADSWACHT_ENV=development"
             )
         if not (

@@ -27,8 +27,11 @@ DEMO_AREA = Area(
     id="international-zone",
     name="Internationale Zone, Den Haag",
     polygon=(
-        (4.2770, 52.0890), (4.2990, 52.0870), (4.3080, 52.0960),
-        (4.2990, 52.1060), (4.2800, 52.1030),
+        (4.2770, 52.0890),
+        (4.2990, 52.0870),
+        (4.3080, 52.0960),
+        (4.2990, 52.1060),
+        (4.2800, 52.1030),
     ),
 )
 """A rough outline of The Hague's International Zone (Peace Palace to World Forum)."""
@@ -56,20 +59,20 @@ def seed_demo(platform: Platform, n: int) -> list[tuple[str, str, str]]:
     for agency in _AGENCIES:
         store.put_agency(agency)
     store.put_area(DEMO_AREA)
-    rng = random.Random(7)  # noqa: S311 - positions, not secrets
+    rng = random.Random(7)
     out: list[tuple[str, str, str]] = []
     for i in range(n):
-        kind, reading_kind, agency = _KINDS[i % len(_KINDS)]
+        kind, reading_kind, owner = _KINDS[i % len(_KINDS)]
         device_id = f"iz-demo-{i + 1:02d}"
         pos = Position(lat=52.090 + rng.random() * 0.012, lon=4.282 + rng.random() * 0.020)
         try:
             reg = platform.registry.register(
-                device_id, kind=kind, position=pos, agency=agency, area=DEMO_AREA.id
+                device_id, kind=kind, position=pos, agency=owner, area=DEMO_AREA.id
             )
         except AlreadyExists:
             # Keys are shown once; on a second run give the demo device a fresh one.
             reg = platform.registry.rotate_key(device_id)
-        assert reg.private_key is not None  # noqa: S101 - register/rotate without key makes one
+        assert reg.private_key is not None
         out.append((device_id, reading_kind, reg.private_key))
     return out
 
@@ -91,7 +94,7 @@ def _values(kind: str, t: float, rng: random.Random) -> dict[str, Any]:
 
 def stream_demo(url: str, devices: list[tuple[str, str, str]], stop: threading.Event) -> None:
     """Send one signed reading per device per second to ``url`` until ``stop`` is set."""
-    rng = random.Random()  # noqa: S311
+    rng = random.Random()
     keys = {d: load_private_key(k) for d, _, k in devices}
     seq = {d: int(datetime.now(UTC).timestamp() * 1000) for d, _, _ in devices}
     with httpx.Client(base_url=url, timeout=5.0) as http:
@@ -101,8 +104,11 @@ def stream_demo(url: str, devices: list[tuple[str, str, str]], stop: threading.E
             for device_id, kind, _ in devices:
                 seq[device_id] += 1
                 reading = {
-                    "device": device_id, "seq": seq[device_id], "time": format_time(now),
-                    "kind": kind, "values": _values(kind, now.timestamp(), rng),
+                    "device": device_id,
+                    "seq": seq[device_id],
+                    "time": format_time(now),
+                    "kind": kind,
+                    "values": _values(kind, now.timestamp(), rng),
                 }
                 batch.append(sign_reading(keys[device_id], reading))
             try:

@@ -40,14 +40,23 @@ def token(client: TestClient, name: str, password: str = PASSWORD) -> dict[str, 
 
 
 def test_every_route_but_ingest_login_and_probes_needs_a_token(client: TestClient) -> None:
-    open_routes = {("/v1/readings", "post"), ("/v1/auth/token", "post"), ("/healthz", "get"), ("/readyz", "get")}
+    open_routes = {
+        ("/v1/readings", "post"),
+        ("/v1/auth/token", "post"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+    }
     spec = client.get("/openapi.json").json()
     checked = 0
     for path, ops in spec["paths"].items():
         for method in ops:
             if (path, method) in open_routes:
                 continue
-            url = path.replace("{device_id}", "x").replace("{area_id}", "x").replace("{agency_id}", "x")
+            url = (
+                path.replace("{device_id}", "x")
+                .replace("{area_id}", "x")
+                .replace("{agency_id}", "x")
+            )
             r = client.request(method.upper(), url, json={})
             assert r.status_code == 401, (method, path, r.status_code)
             checked += 1
@@ -63,7 +72,11 @@ def test_wrong_password_and_unknown_user_look_the_same(client: TestClient) -> No
 
 def test_integrator_registers_device_and_it_sends(client: TestClient) -> None:
     h = token(client, "ivo")
-    r = client.post("/v1/devices", headers=h, json={"id": "iz-wx-09", "kind": "weather", "lat": 52.09, "lon": 4.28})
+    r = client.post(
+        "/v1/devices",
+        headers=h,
+        json={"id": "iz-wx-09", "kind": "weather", "lat": 52.09, "lon": 4.28},
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["device"]["agency"] == "municipality" and body["private_key"]
@@ -74,9 +87,14 @@ def test_integrator_registers_device_and_it_sends(client: TestClient) -> None:
     r = client.post("/v1/readings", json={"readings": batch})
     assert r.status_code == 200
     assert r.json()["accepted"] == 1
-    assert [(x["index"], x["reason"]) for x in r.json()["rejected"]] == [(1, "invalid_values"), (2, "malformed")]
+    assert [(x["index"], x["reason"]) for x in r.json()["rejected"]] == [
+        (1, "invalid_values"),
+        (2, "malformed"),
+    ]
     # The operator of the same agency reads it; the police integrator does not see it.
-    page = client.get("/v1/readings", headers=token(client, "olga"), params={"device": "iz-wx-09"}).json()
+    page = client.get(
+        "/v1/readings", headers=token(client, "olga"), params={"device": "iz-wx-09"}
+    ).json()
     assert [i["seq"] for i in page["items"]] == [1]
     assert client.get("/v1/readings", headers=token(client, "piet")).json()["items"] == []
     assert client.get("/v1/devices/iz-wx-09", headers=token(client, "piet")).status_code == 404
@@ -94,7 +112,9 @@ def test_operator_may_not_register_or_other_agency(client: TestClient) -> None:
     assert r.status_code == 403
 
 
-def test_rotate_and_decommission(client: TestClient, platform: Platform, make_device: Callable[..., FakeDevice]) -> None:
+def test_rotate_and_decommission(
+    client: TestClient, platform: Platform, make_device: Callable[..., FakeDevice]
+) -> None:
     dev = make_device("iz-wx-01")
     h = token(client, "ivo")
     r = client.post("/v1/devices/iz-wx-01/rotate-key", headers=h, json={})
@@ -106,25 +126,41 @@ def test_rotate_and_decommission(client: TestClient, platform: Platform, make_de
     assert res["rejected"][0]["reason"] == "decommissioned"
 
 
-def test_ndjson_and_limits(client: TestClient, platform: Platform, make_device: Callable[..., FakeDevice]) -> None:
+def test_ndjson_and_limits(
+    client: TestClient, platform: Platform, make_device: Callable[..., FakeDevice]
+) -> None:
     dev = make_device()
     body = "\n".join(json.dumps(dev.reading()) for _ in range(50))
     r = client.post("/v1/readings", content=body, headers={"content-type": "application/x-ndjson"})
     assert r.json()["accepted"] == 50
-    assert client.post("/v1/readings", content=b"{oops", headers={"content-type": "application/json"}).status_code == 400
+    assert (
+        client.post(
+            "/v1/readings", content=b"{oops", headers={"content-type": "application/json"}
+        ).status_code
+        == 400
+    )
     platform.settings.max_body_bytes = 1000
     r = client.post("/v1/readings", content=body, headers={"content-type": "application/x-ndjson"})
     assert r.status_code == 413 and "limit" in r.json()["detail"]
 
 
-def test_readings_pagination_and_filters(client: TestClient, make_device: Callable[..., FakeDevice]) -> None:
+def test_readings_pagination_and_filters(
+    client: TestClient, make_device: Callable[..., FakeDevice]
+) -> None:
     dev = make_device()
-    client.post("/v1/readings", json=[dev.reading() for _ in range(25)] + [dev.reading("power", {"on": False})])
+    client.post(
+        "/v1/readings",
+        json=[dev.reading() for _ in range(25)] + [dev.reading("power", {"on": False})],
+    )
     h = token(client, "olga")
     seen: list[int] = []
     after = 0
     while True:
-        page = client.get("/v1/readings", headers=h, params={"after_id": after, "limit": 10, "kind": "temperature"}).json()
+        page = client.get(
+            "/v1/readings",
+            headers=h,
+            params={"after_id": after, "limit": 10, "kind": "temperature"},
+        ).json()
         seen += [i["seq"] for i in page["items"]]
         if page["next_after_id"] is None:
             break
@@ -148,12 +184,19 @@ def test_areas_geojson_and_probes(client: TestClient) -> None:
     assert client.get("/metrics", headers=token(client, "olga")).status_code == 403
 
 
-def test_live_stream_delivers_new_readings_of_own_agency(platform: Platform, make_device: Callable[..., FakeDevice]) -> None:
+def test_live_stream_delivers_new_readings_of_own_agency(
+    platform: Platform, make_device: Callable[..., FakeDevice]
+) -> None:
     create_user(platform.store, "olga", PASSWORD, "municipality", Role.OPERATOR)
     mine = make_device("m1", agency="municipality")
     theirs = make_device("p1", agency="police")
-    with serve(create_app(platform=platform)) as url, httpx.Client(base_url=url, timeout=10) as http:
-        tok = http.post("/v1/auth/token", data={"username": "olga", "password": PASSWORD}).json()["access_token"]
+    with (
+        serve(create_app(platform=platform)) as url,
+        httpx.Client(base_url=url, timeout=10) as http,
+    ):
+        tok = http.post("/v1/auth/token", data={"username": "olga", "password": PASSWORD}).json()[
+            "access_token"
+        ]
         got: list[dict[str, object]] = []
         ready = threading.Event()
 
@@ -174,7 +217,10 @@ def test_live_stream_delivers_new_readings_of_own_agency(platform: Platform, mak
         t = threading.Thread(target=listen, daemon=True)
         t.start()
         assert ready.wait(5)
-        http.post("/v1/readings", json=[theirs.reading(), mine.reading(), theirs.reading(), mine.reading()])
+        http.post(
+            "/v1/readings",
+            json=[theirs.reading(), mine.reading(), theirs.reading(), mine.reading()],
+        )
         t.join(5)
         assert [g["device"] for g in got] == ["m1", "m1"]
         assert http.get("/v1/stream/readings").status_code == 401

@@ -79,8 +79,13 @@ def test_thousand_readings_with_bad_ones_store_exactly_the_good(
 def make_unknown() -> dict[str, Any]:
     return sign_reading(
         generate_key(),
-        {"device": "ghost", "seq": 1, "time": "2026-01-01T00:00:00.000000Z",
-         "kind": "heartbeat", "values": {}},
+        {
+            "device": "ghost",
+            "seq": 1,
+            "time": "2026-01-01T00:00:00.000000Z",
+            "kind": "heartbeat",
+            "values": {},
+        },
     )
 
 
@@ -93,7 +98,9 @@ def test_identical_copy_is_a_duplicate_then_a_replay_after_the_window(
     again = platform.ingestor.ingest([r])
     assert (again.accepted, again.duplicates, again.rejected) == (0, [0], [])
     late = Ingestor(
-        platform.store, None, settings.model_copy(update={"duplicate_window_s": 0.0}),
+        platform.store,
+        None,
+        settings.model_copy(update={"duplicate_window_s": 0.0}),
         platform.registry,
     )
     replay = late.ingest([r])
@@ -110,7 +117,9 @@ def test_same_reading_twice_in_one_batch_is_stored_once(
     assert (result.accepted, result.duplicates) == (1, [1])
 
 
-def test_too_old_reading_is_rejected(platform: Platform, make_device: Callable[..., FakeDevice]) -> None:
+def test_too_old_reading_is_rejected(
+    platform: Platform, make_device: Callable[..., FakeDevice]
+) -> None:
     dev = make_device()
     res = platform.ingestor.ingest([dev.reading(time=ago(8 * 86400))])
     assert [r.reason for r in res.rejected] == ["too_old"]
@@ -141,9 +150,12 @@ def test_topic_mismatch(platform: Platform, make_device: Callable[..., FakeDevic
     assert [(r.index, r.reason) for r in res.rejected] == [(1, "topic_mismatch")]
 
 
-def test_rate_limit_per_device(settings: Settings, platform: Platform, make_device: Callable[..., FakeDevice]) -> None:
+def test_rate_limit_per_device(
+    settings: Settings, platform: Platform, make_device: Callable[..., FakeDevice]
+) -> None:
     limited = Ingestor(
-        platform.store, None,
+        platform.store,
+        None,
         settings.model_copy(update={"device_rate_per_s": 1.0, "device_rate_burst": 3.0}),
         platform.registry,
     )
@@ -175,14 +187,18 @@ def test_gateway_batch(platform: Platform, make_device: Callable[..., FakeDevice
     assert platform.store.count_readings() == 2
 
 
-def test_a_sensor_is_not_a_gateway(platform: Platform, make_device: Callable[..., FakeDevice]) -> None:
+def test_a_sensor_is_not_a_gateway(
+    platform: Platform, make_device: Callable[..., FakeDevice]
+) -> None:
     s = make_device("s1")
     payload = json.dumps({"readings": []})
     env = {"gateway": "s1", "payload": payload, "sig": sign_bytes(s.key, payload.encode())}
     assert [r.reason for r in platform.ingestor.ingest([env]).rejected] == ["not_gateway"]
 
 
-def test_ndjson_bad_line_is_rejected_alone(platform: Platform, make_device: Callable[..., FakeDevice]) -> None:
+def test_ndjson_bad_line_is_rejected_alone(
+    platform: Platform, make_device: Callable[..., FakeDevice]
+) -> None:
     dev = make_device()
     lines = [json.dumps(dev.reading()), "{not json", json.dumps(dev.reading())]
     items = parse_body("\n".join(lines).encode(), "application/x-ndjson")
@@ -192,15 +208,38 @@ def test_ndjson_bad_line_is_rejected_alone(platform: Platform, make_device: Call
     assert platform.store.list_dead_letters()[0].payload.startswith("{not json")
 
 
-def test_every_kind_validates_its_values(platform: Platform, make_device: Callable[..., FakeDevice]) -> None:
+def test_every_kind_validates_its_values(
+    platform: Platform, make_device: Callable[..., FakeDevice]
+) -> None:
     dev = make_device()
     cases: list[tuple[str, dict[str, Any], bool]] = [
-        ("acoustic_impulse", {"arrival_time": "2026-11-25T02:13:07.123456789Z", "peak_db": 120.5,
-                              "classes": {"gunshot": 0.9, "fireworks": 0.1}}, True),
-        ("acoustic_impulse", {"arrival_time": "2026-11-25T02:13:07.12Z", "peak_db": 120.5,
-                              "classes": {"gunshot": 1.0}}, False),
-        ("acoustic_impulse", {"arrival_time": "2026-11-25T02:13:07.123456Z", "peak_db": 90,
-                              "classes": {"gunshot": 0.5}}, False),
+        (
+            "acoustic_impulse",
+            {
+                "arrival_time": "2026-11-25T02:13:07.123456789Z",
+                "peak_db": 120.5,
+                "classes": {"gunshot": 0.9, "fireworks": 0.1},
+            },
+            True,
+        ),
+        (
+            "acoustic_impulse",
+            {
+                "arrival_time": "2026-11-25T02:13:07.12Z",
+                "peak_db": 120.5,
+                "classes": {"gunshot": 1.0},
+            },
+            False,
+        ),
+        (
+            "acoustic_impulse",
+            {
+                "arrival_time": "2026-11-25T02:13:07.123456Z",
+                "peak_db": 90,
+                "classes": {"gunshot": 0.5},
+            },
+            False,
+        ),
         ("people_count", {"in": 3, "out": 1, "interval_s": 60}, True),
         ("people_count", {"occupancy": 1200}, True),
         ("people_count", {"in": 3}, False),

@@ -79,9 +79,7 @@ class PostgresServer:
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             for name in self.created:
                 conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                        sql.Identifier(name)
-                    )
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
                 )
         self.created.clear()
 
@@ -233,13 +231,31 @@ def postgres_server(*, durable: bool = False) -> Iterator[PostgresServer]:
             for p in (base, sock):
                 os.chown(p, uid, gid)
         _run(
-            [*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-             "-E", "UTF8", "--locale=C", "--no-sync"],
+            [
+                *prefix,
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
             "initdb",
         )
         settings = [
-            "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={sock}",
-            "-c", "max_connections=200", "-c", "shared_buffers=64MB",
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            f"unix_socket_directories={sock}",
+            "-c",
+            "max_connections=200",
+            "-c",
+            "shared_buffers=64MB",
         ]
         if not durable:
             settings += ["-c", "fsync=off", "-c", "full_page_writes=off"]
@@ -248,9 +264,18 @@ def postgres_server(*, durable: bool = False) -> Iterator[PostgresServer]:
             with log.open("ab") as out:
                 # stderr of the server goes to a file so a full pipe never blocks it.
                 proc = subprocess.Popen(
-                    [*prefix, str(bindir / "postgres"), "-D", str(data), "-p", str(port),
-                     *settings],
-                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    [
+                        *prefix,
+                        str(bindir / "postgres"),
+                        "-D",
+                        str(data),
+                        "-p",
+                        str(port),
+                        *settings,
+                    ],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
                 )
             admin_url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
             if _wait_ready(proc, admin_url, log):
@@ -267,4 +292,3 @@ def postgres_server(*, durable: bool = False) -> Iterator[PostgresServer]:
         if proc is not None:
             _stop(proc)
         shutil.rmtree(base, ignore_errors=True)
-

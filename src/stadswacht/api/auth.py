@@ -49,7 +49,10 @@ def create_user(store: Store, name: str, password: str, agency: str, role: Role 
     if len(password) < 12:
         raise ValueError("a password needs at least 12 characters")
     user = User(
-        name=name, agency=agency, role=Role(role), password_hash=_HASHER.hash(password),
+        name=name,
+        agency=agency,
+        role=Role(role),
+        password_hash=_HASHER.hash(password),
         created=datetime.now(UTC),
     )
     store.add_user(user)
@@ -77,8 +80,11 @@ def issue_token(user: User, secret: str, ttl_s: int) -> str:
     """A signed bearer token for ``user``, valid ``ttl_s`` seconds."""
     now = int(time.time())
     claims = {
-        "sub": user.name, "agency": user.agency, "role": user.role.value,
-        "iat": now, "exp": now + ttl_s,
+        "sub": user.name,
+        "agency": user.agency,
+        "role": user.role.value,
+        "iat": now,
+        "exp": now + ttl_s,
     }
     return jwt.encode(claims, secret, algorithm=_ALGORITHM)
 
@@ -86,7 +92,9 @@ def issue_token(user: User, secret: str, ttl_s: int) -> str:
 def read_token(token: str, secret: str) -> Principal:
     """The principal a token names; raise ``AuthenticationError`` if invalid or expired."""
     try:
-        claims = jwt.decode(token, secret, algorithms=[_ALGORITHM], options={"require": ["exp", "sub"]})
+        claims = jwt.decode(
+            token, secret, algorithms=[_ALGORITHM], options={"require": ["exp", "sub"]}
+        )
         return Principal(str(claims["sub"]), str(claims["agency"]), Role(claims["role"]))
     except jwt.ExpiredSignatureError as exc:
         raise AuthenticationError("token expired; log in again") from exc

@@ -50,7 +50,9 @@ def get_principal(
 def get_stream_principal(
     platform: PlatformDep,
     token: Annotated[str | None, Depends(oauth2)],
-    access_token: Annotated[str | None, Query(description="For EventSource, which cannot send headers")] = None,
+    access_token: Annotated[
+        str | None, Query(description="For EventSource, which cannot send headers")
+    ] = None,
 ) -> Principal:
     """Like :func:`get_principal`, also accepting ``?access_token=`` (browsers' EventSource)."""
     return _principal(token or access_token, platform)

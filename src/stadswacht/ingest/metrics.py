@@ -9,9 +9,7 @@ from prometheus_client import Counter, Histogram
 
 __all__ = ["BATCH_SECONDS", "READINGS_ACCEPTED", "READINGS_DUPLICATE", "READINGS_REJECTED"]
 
-READINGS_ACCEPTED = Counter(
-    "stadswacht_readings_accepted_total", "Readings stored", ["transport"]
-)
+READINGS_ACCEPTED = Counter("stadswacht_readings_accepted_total", "Readings stored", ["transport"])
 READINGS_REJECTED = Counter(
     "stadswacht_readings_rejected_total", "Readings rejected, by reason", ["transport", "reason"]
 )

@@ -61,8 +61,13 @@ class DeviceRegistry:
             key = generate_key()
             private, public_key = private_key_b64(key), public_key_b64(key)
         device = Device(
-            id=device_id, kind=DeviceKind(kind), position=position, agency=agency, area=area,
-            public_key=public_key, gateway_for=tuple(gateway_for),
+            id=device_id,
+            kind=DeviceKind(kind),
+            position=position,
+            agency=agency,
+            area=area,
+            public_key=public_key,
+            gateway_for=tuple(gateway_for),
             broker_username=broker_username,
         )
         self.store.add_device(device)
@@ -132,6 +137,7 @@ class DeviceRegistry:
             ) from None
         if device.status is DeviceStatus.DECOMMISSIONED:
             raise InvalidReading(
-                "decommissioned", f"device {device_id!r} is decommissioned; its readings are refused"
+                "decommissioned",
+                f"device {device_id!r} is decommissioned; its readings are refused",
             )
         return device, key

@@ -184,10 +184,12 @@ class Ingestor:
                     extra += 1
             else:
                 work.append((index, item, None))
-        for index, item, tag in work:
+        for index, item, gw_tag in work:
             try:
                 candidates.append(
-                    _Candidate(index, self._check(item, tag, now_us, topic_device, tag is None))
+                    _Candidate(
+                        index, self._check(item, gw_tag, now_us, topic_device, gw_tag is None)
+                    )
                 )
             except InvalidReading as exc:
                 self._reject(result, dead, index, exc, item, transport, source, now_us)
@@ -215,7 +217,9 @@ class Ingestor:
         if isinstance(item, _Malformed):
             raise InvalidReading(item.reason, item.message)
         if not isinstance(item, dict):
-            raise InvalidReading("malformed", f"a reading is a JSON object, got {type(item).__name__}")
+            raise InvalidReading(
+                "malformed", f"a reading is a JSON object, got {type(item).__name__}"
+            )
         keys = set(item)
         need = _FIELDS if need_sig else _FIELDS - {"sig"}
         if keys - _FIELDS or need - keys:
@@ -227,7 +231,11 @@ class Ingestor:
                 parts.append(f"unknown field {', '.join(unknown)}")
             raise InvalidReading("malformed", "; ".join(parts))
         device_id, seq, t, kind, values = (
-            item["device"], item["seq"], item["time"], item["kind"], item["values"],
+            item["device"],
+            item["seq"],
+            item["time"],
+            item["kind"],
+            item["values"],
         )
         if not isinstance(device_id, str) or not device_id:
             raise InvalidReading("malformed", "device must be a non-empty string")
@@ -300,8 +308,17 @@ class Ingestor:
                 f"{self.rates.retry_after(device_id):.1f} s",
             )
         return StoredReading.model_construct(
-            id=None, device=device_id, seq=seq, time=t, time_us=time_us, kind=kind,
-            values=values, agency=device.agency, area=device.area, sig=sig, received_us=now_us,
+            id=None,
+            device=device_id,
+            seq=seq,
+            time=t,
+            time_us=time_us,
+            kind=kind,
+            values=values,
+            agency=device.agency,
+            area=device.area,
+            sig=sig,
+            received_us=now_us,
         )
 
     def _expand_gateway(
@@ -310,7 +327,7 @@ class Ingestor:
         gw_id, payload, sig = envelope.get("gateway"), envelope.get("payload"), envelope.get("sig")
         if not (isinstance(gw_id, str) and isinstance(payload, str) and isinstance(sig, str)):
             return [], InvalidReading(
-                "malformed", "a gateway batch is {\"gateway\": id, \"payload\": text, \"sig\": ...}"
+                "malformed", 'a gateway batch is {"gateway": id, "payload": text, "sig": ...}'
             )
         try:
             gateway, key = self.registry.active(gw_id)
@@ -342,7 +359,12 @@ class Ingestor:
             dev = r.get("device") if isinstance(r, dict) else None
             if isinstance(dev, str) and dev not in allowed:
                 out.append(
-                    (_Malformed(f"gateway {gw_id!r} may not sign for {dev!r}", b"", "not_gateway"), tag)
+                    (
+                        _Malformed(
+                            f"gateway {gw_id!r} may not sign for {dev!r}", b"", "not_gateway"
+                        ),
+                        tag,
+                    )
                 )
                 continue
             out.append((r, tag))
@@ -363,13 +385,21 @@ class Ingestor:
         device = item.get("device") if isinstance(item, dict) else None
         seq = item.get("seq") if isinstance(item, dict) else None
         device = device if isinstance(device, str) else None
-        seq = seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq < 2**63 else None
+        seq = (
+            seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq < 2**63 else None
+        )
         reason = exc.reason
         result.rejected.append(Rejection(index, reason, exc.message, device, seq))
         dead.append(
             DeadLetter(
-                received_us=now_us, reason=reason, message=exc.message, device=device, seq=seq,
-                transport=transport, source=source, payload=self._payload_text(item),
+                received_us=now_us,
+                reason=reason,
+                message=exc.message,
+                device=device,
+                seq=seq,
+                transport=transport,
+                source=source,
+                payload=self._payload_text(item),
             )
         )
 
@@ -467,11 +497,23 @@ class Ingestor:
         result.rejected.append(Rejection(c.index, "replay", msg, r.device, r.seq))
         dead.append(
             DeadLetter(
-                received_us=now_us, reason="replay", message=msg, device=r.device, seq=r.seq,
-                transport=transport, source=source,
+                received_us=now_us,
+                reason="replay",
+                message=msg,
+                device=r.device,
+                seq=r.seq,
+                transport=transport,
+                source=source,
                 payload=json.dumps(
-                    {"device": r.device, "seq": r.seq, "time": r.time, "kind": r.kind,
-                     "values": r.values, "sig": r.sig}, separators=(",", ":"),
+                    {
+                        "device": r.device,
+                        "seq": r.seq,
+                        "time": r.time,
+                        "kind": r.kind,
+                        "values": r.values,
+                        "sig": r.sig,
+                    },
+                    separators=(",", ":"),
                 )[: self.settings.dead_letter_payload_bytes],
             )
         )

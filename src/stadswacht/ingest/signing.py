@@ -118,9 +118,7 @@ def private_key_b64(key: Ed25519PrivateKey) -> str:
 
 def public_key_b64(key: Ed25519PrivateKey) -> str:
     """The 32-byte raw public key as base64url (what the platform registers)."""
-    raw = key.public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    )
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return b64url(raw)
 
 

@@ -92,7 +92,9 @@ def parse_time_ns(text: str) -> int:
 def parse_time(text: str) -> datetime:
     """Parse an RFC 3339 time into an aware UTC datetime (microsecond precision)."""
     ns = parse_time_ns(text)
-    return datetime.fromtimestamp(ns // 1000 / 1e6, UTC).replace(microsecond=(ns // 1000) % 1_000_000)
+    return datetime.fromtimestamp(ns // 1000 / 1e6, UTC).replace(
+        microsecond=(ns // 1000) % 1_000_000
+    )
 
 
 def format_time(dt: datetime) -> str:

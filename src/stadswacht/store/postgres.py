@@ -299,7 +299,7 @@ class PostgresStore(Store):
         )
         with self._connection(f"update device {device.id!r}") as conn:
             cur = conn.execute(
-                "UPDATE devices SET agency = %(agency)s, status = %(status)s, area = %(area)s, "
+                "UPDATE devices SET agency = %(agency)s, status = %(status)s, area = %(area)s, "  # noqa: S608
                 "lat = %(lat)s, lon = %(lon)s, doc = %(doc)s" + position + " WHERE id = %(id)s",
                 self._device_params(device),
             )
@@ -465,8 +465,8 @@ class PostgresStore(Store):
         params.append(limit)
         rows = self._read(
             "list dead letters",
-            "SELECT id, received_us, reason, message, device, seq, transport, source, payload "
-            f"FROM dead_letters WHERE {' AND '.join(where)} ORDER BY id LIMIT %s",  # noqa: S608
+            "SELECT id, received_us, reason, message, device, seq, transport, source, payload "  # noqa: S608
+            f"FROM dead_letters WHERE {' AND '.join(where)} ORDER BY id LIMIT %s",
             params,
         )
         return [_dead_letter_from_row(r) for r in rows]

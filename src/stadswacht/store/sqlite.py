@@ -48,15 +48,31 @@ _READING_COLS = "id, device, seq, time, time_us, kind, vals, agency, area, sig, 
 
 def _reading_from_row(row: Sequence[Any]) -> StoredReading:
     return StoredReading.model_construct(
-        id=row[0], device=row[1], seq=row[2], time=row[3], time_us=row[4], kind=row[5],
-        values=json.loads(row[6]), agency=row[7], area=row[8], sig=row[9], received_us=row[10],
+        id=row[0],
+        device=row[1],
+        seq=row[2],
+        time=row[3],
+        time_us=row[4],
+        kind=row[5],
+        values=json.loads(row[6]),
+        agency=row[7],
+        area=row[8],
+        sig=row[9],
+        received_us=row[10],
     )
 
 
 def _dead_letter_from_row(row: Sequence[Any]) -> DeadLetter:
     return DeadLetter(
-        id=row[0], received_us=row[1], reason=row[2], message=row[3], device=row[4], seq=row[5],
-        transport=row[6], source=row[7], payload=row[8],
+        id=row[0],
+        received_us=row[1],
+        reason=row[2],
+        message=row[3],
+        device=row[4],
+        seq=row[5],
+        transport=row[6],
+        source=row[7],
+        payload=row[8],
     )
 
 
@@ -216,7 +232,10 @@ class SQLiteStore(Store):
         return User.model_validate_json(rows[0][0])
 
     def list_users(self) -> list[User]:
-        return [User.model_validate_json(r[0]) for r in self._read("SELECT doc FROM users ORDER BY name")]
+        return [
+            User.model_validate_json(r[0])
+            for r in self._read("SELECT doc FROM users ORDER BY name")
+        ]
 
     # --- readings -------------------------------------------------------------------------
     def existing(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], ExistingReading]:
@@ -248,9 +267,18 @@ class SQLiteStore(Store):
                         "INSERT INTO readings (device, seq, time, time_us, kind, vals, agency, "
                         "area, sig, received_us) VALUES (?,?,?,?,?,?,?,?,?,?) "
                         "ON CONFLICT (device, seq) DO NOTHING",
-                        (r.device, r.seq, r.time, r.time_us, r.kind,
-                         json.dumps(r.values, separators=(",", ":")), r.agency, r.area, r.sig,
-                         r.received_us),
+                        (
+                            r.device,
+                            r.seq,
+                            r.time,
+                            r.time_us,
+                            r.kind,
+                            json.dumps(r.values, separators=(",", ":")),
+                            r.agency,
+                            r.area,
+                            r.sig,
+                            r.received_us,
+                        ),
                     )
                     if cur.rowcount == 1:
                         inserted.append(r.model_copy(update={"id": cur.lastrowid}))
@@ -258,8 +286,19 @@ class SQLiteStore(Store):
                     c.executemany(
                         "INSERT INTO dead_letters (received_us, reason, message, device, seq, "
                         "transport, source, payload) VALUES (?,?,?,?,?,?,?,?)",
-                        [(d.received_us, d.reason, d.message, d.device, d.seq, d.transport,
-                          d.source, d.payload) for d in dead_letters],
+                        [
+                            (
+                                d.received_us,
+                                d.reason,
+                                d.message,
+                                d.device,
+                                d.seq,
+                                d.transport,
+                                d.source,
+                                d.payload,
+                            )
+                            for d in dead_letters
+                        ],
                     )
         except sqlite3.Error as exc:
             raise StorageError(f"cannot store batch of {len(readings)} readings: {exc}") from exc
@@ -318,8 +357,8 @@ class SQLiteStore(Store):
             params.extend(sorted(devices))
         params.append(limit)
         rows = self._read(
-            "SELECT id, received_us, reason, message, device, seq, transport, source, payload "
-            f"FROM dead_letters WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",  # noqa: S608
+            "SELECT id, received_us, reason, message, device, seq, transport, source, payload "  # noqa: S608 - only '?' marks
+            f"FROM dead_letters WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
             params,
         )
         return [_dead_letter_from_row(r) for r in rows]

@@ -21,7 +21,7 @@ class Token(BaseModel):
     """A bearer token."""
 
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_in: int
 
 
@@ -49,7 +49,9 @@ async def token(
     """Exchange user name and password for a bearer token."""
     client = request.client.host if request.client else "?"
     if not request.app.state.login_limiter.take(f"{client}|{form.username}"):
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many login attempts; wait a minute")
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS, "too many login attempts; wait a minute"
+        )
     try:
         user = await anyio.to_thread.run_sync(login, platform.store, form.username, form.password)
     except AuthenticationError as exc:

@@ -75,8 +75,12 @@ async def add_device(body: NewDevice, user: CurrentUser, platform: PlatformDep) 
 
     def register() -> Registered:
         reg = platform.registry.register(
-            body.id, kind=body.kind, position=Position(lat=body.lat, lon=body.lon),
-            agency=agency, area=body.area, public_key=body.public_key,
+            body.id,
+            kind=body.kind,
+            position=Position(lat=body.lat, lon=body.lon),
+            agency=agency,
+            area=body.area,
+            public_key=body.public_key,
             gateway_for=body.gateway_for,
         )
         return Registered(device=reg.device, private_key=reg.private_key)

@@ -83,7 +83,9 @@ async def post_readings(request: Request, platform: PlatformDep) -> Any:
     """
     client = request.client.host if request.client else "?"
     if not request.app.state.ip_limiter.take(client):
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many requests from this address")
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS, "too many requests from this address"
+        )
     settings = platform.settings
     body = await _read_body(request, settings.max_body_bytes)
     ctype = request.headers.get("content-type", "application/json")
@@ -106,7 +108,9 @@ def _us(t: datetime | None) -> int | None:
     if t is None:
         return None
     if t.tzinfo is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "give times with a UTC offset, e.g. ...Z")
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "give times with a UTC offset, e.g. ...Z"
+        )
     return int(t.timestamp() * 1_000_000)
 
 
@@ -124,8 +128,14 @@ async def query_readings(
 ) -> ReadingPage:
     """Readings of the caller's agency, filtered, in arrival order."""
     q = ReadingQuery(
-        device=device, kind=kind, area=area, since_us=_us(since), until_us=_us(until),
-        agencies=user.agencies(), after_id=after_id, limit=limit,
+        device=device,
+        kind=kind,
+        area=area,
+        since_us=_us(since),
+        until_us=_us(until),
+        agencies=user.agencies(),
+        after_id=after_id,
+        limit=limit,
     )
     items = await anyio.to_thread.run_sync(platform.store.query_readings, q)
     last = items[-1].id if len(items) == limit and items else None
