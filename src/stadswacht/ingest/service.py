@@ -16,6 +16,8 @@ order, each with its reason code:
 
 Rejected readings go to the dead-letter store with their reason; the rest of a batch is stored
 in one transaction and then published on the bus. One bad reading never sinks the others.
+:meth:`Ingestor.ingest_many` does the same for many messages (each with its own MQTT topic) in
+one transaction, so a transport that acknowledges after commit can batch small messages.
 """
 
 from __future__ import annotations
@@ -118,17 +120,19 @@ def parse_body(body: bytes, content_type: str = "application/json") -> list[Any]
 
 @dataclass(frozen=True, slots=True)
 class _Malformed:
-    """An item that could not even be parsed."""
+    """An item that could not even be parsed; ``device`` is the one its channel names, if any."""
 
     message: str
     raw: bytes
     reason: str = "malformed"
+    device: str | None = None
 
 
 @dataclass(slots=True)
 class _Candidate:
     index: int
     reading: StoredReading
+    result: BatchResult
 
 
 class Ingestor:
@@ -166,11 +170,60 @@ class Ingestor:
         A gateway envelope (``{"gateway": ..., "payload": ..., "sig": ...}``) among the items
         is expanded in place; its readings are numbered after the batch's own items.
         """
+        return self.ingest_many([(topic_device, items)], transport=transport, source=source)[0]
+
+    def ingest_many(
+        self,
+        messages: Sequence[tuple[str | None, Sequence[Any]]],
+        *,
+        transport: Transport = "mqtt",
+        source: str | None = None,
+    ) -> list[BatchResult]:
+        """Ingest several messages, each ``(topic_device, items)``, committed in ONE transaction.
+
+        The outcome is that of calling :meth:`ingest` on each message in turn (a reading
+        repeated in a later message is a duplicate or a replay, as it would be then), but all
+        accepted readings and dead letters go to the store in one commit and to the bus in one
+        publish. Returns one :class:`BatchResult` per message, in order.
+        """
         started = time.perf_counter()
         now_us = int(self.clock() * 1_000_000)
-        result = BatchResult()
+        results: list[BatchResult] = []
         candidates: list[_Candidate] = []
         dead: list[DeadLetter] = []
+        for topic_device, items in messages:
+            result = BatchResult()
+            results.append(result)
+            self._check_message(
+                items, topic_device, result, candidates, dead, transport, source, now_us
+            )
+        self._store(candidates, dead, transport, source, now_us)
+        elapsed = time.perf_counter() - started
+        for result in results:
+            result.rejected.sort(key=lambda r: r.index)
+            result.duplicates.sort()
+            READINGS_ACCEPTED.labels(transport).inc(result.accepted)
+            if result.duplicates:
+                READINGS_DUPLICATE.labels(transport).inc(len(result.duplicates))
+            for rej in result.rejected:
+                READINGS_REJECTED.labels(transport, rej.reason).inc()
+        BATCH_SECONDS.labels(transport).observe(elapsed)
+        if self.on_result is not None:
+            for result in results:
+                self.on_result(result, transport)
+        return results
+
+    def _check_message(
+        self,
+        items: Sequence[Any],
+        topic_device: str | None,
+        result: BatchResult,
+        candidates: list[_Candidate],
+        dead: list[DeadLetter],
+        transport: Transport,
+        source: str | None,
+        now_us: int,
+    ) -> None:
         work: list[tuple[int, Any, str | None]] = []  # (index, item, gateway signature tag)
         extra = len(items)
         for index, item in enumerate(items):
@@ -185,25 +238,15 @@ class Ingestor:
             else:
                 work.append((index, item, None))
         for index, item, gw_tag in work:
+            # A gateway forwards other devices' readings: its envelope was matched to the topic
+            # in _expand_gateway, and each reading's device to the gateway's ``gateway_for``.
+            own_topic = topic_device if gw_tag is None else None
             try:
-                candidates.append(
-                    _Candidate(
-                        index, self._check(item, gw_tag, now_us, topic_device, gw_tag is None)
-                    )
-                )
+                reading = self._check(item, gw_tag, now_us, own_topic, gw_tag is None)
             except InvalidReading as exc:
                 self._reject(result, dead, index, exc, item, transport, source, now_us)
-        self._store(candidates, dead, result, transport, source, now_us)
-        result.rejected.sort(key=lambda r: r.index)
-        READINGS_ACCEPTED.labels(transport).inc(result.accepted)
-        if result.duplicates:
-            READINGS_DUPLICATE.labels(transport).inc(len(result.duplicates))
-        for rej in result.rejected:
-            READINGS_REJECTED.labels(transport, rej.reason).inc()
-        BATCH_SECONDS.labels(transport).observe(time.perf_counter() - started)
-        if self.on_result is not None:
-            self.on_result(result, transport)
-        return result
+            else:
+                candidates.append(_Candidate(index, reading, result))
 
     # --- checks --------------------------------------------------------------------------
     def _check(
@@ -383,6 +426,8 @@ class Ingestor:
         now_us: int,
     ) -> None:
         device = item.get("device") if isinstance(item, dict) else None
+        if isinstance(item, _Malformed):
+            device = item.device
         seq = item.get("seq") if isinstance(item, dict) else None
         device = device if isinstance(device, str) else None
         seq = (
@@ -418,7 +463,6 @@ class Ingestor:
         self,
         candidates: list[_Candidate],
         dead: list[DeadLetter],
-        result: BatchResult,
         transport: Transport,
         source: str | None,
         now_us: int,
@@ -438,11 +482,11 @@ class Ingestor:
                 continue
             first_us = prior.received_us if prior is not None else now_us
             if prior_sig == r.sig and now_us - first_us <= window_us:
-                result.duplicates.append(c.index)
+                c.result.duplicates.append(c.index)
                 continue
-            self._replay(result, dead, c, prior_sig == r.sig, transport, source, now_us)
+            self._replay(c.result, dead, c, prior_sig == r.sig, transport, source, now_us)
         stored = self.store.commit([c.reading for c in fresh], dead)
-        inserted = {(s.device, s.seq) for s in stored}
+        inserted = {(s.device, s.seq): s for s in stored}
         lost = [c for c in fresh if (c.reading.device, c.reading.seq) not in inserted]
         if lost:
             # Another process stored the same (device, seq) between our check and commit.
@@ -451,14 +495,16 @@ class Ingestor:
             for c in lost:
                 prior = again.get((c.reading.device, c.reading.seq))
                 if prior is not None and prior.sig == c.reading.sig:
-                    result.duplicates.append(c.index)
+                    c.result.duplicates.append(c.index)
                 else:
-                    self._replay(result, late, c, False, transport, source, now_us)
+                    self._replay(c.result, late, c, False, transport, source, now_us)
             if late:
                 self.store.commit([], late)
-        result.accepted = len(stored)
-        result.stored = stored
-        result.duplicates.sort()
+        for c in fresh:
+            s = inserted.get((c.reading.device, c.reading.seq))
+            if s is not None:
+                c.result.stored.append(s)
+                c.result.accepted += 1
         if stored and self.bus is not None:
             try:
                 self.bus.publish(

@@ -66,8 +66,10 @@ def _normalise(value: Any) -> Any:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError("NaN and infinity cannot be serialised in JSON")
-        if value.is_integer() and abs(value) < _EXACT_INT:
-            return int(value)
+        if value.is_integer():
+            if abs(value) < _EXACT_INT:
+                return int(value)
+            raise _Fallback
         if "e" in repr(value):
             raise _Fallback
         return value

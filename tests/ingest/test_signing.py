@@ -1,0 +1,65 @@
+"""The canonical form is RFC 8785 byte for byte, and signatures catch any change."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stadswacht.ingest.signing import (
+    canonical_json,
+    generate_key,
+    load_private_key,
+    load_public_key,
+    private_key_b64,
+    public_key_b64,
+    sign_reading,
+    verify_reading,
+)
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**60), max_value=2**60)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "400")), deadline=None)
+@given(json_values)
+def test_fast_path_equals_reference_rfc8785(value: Any) -> None:
+    try:
+        expected = rfc8785.dumps(value)
+    except (rfc8785.IntegerDomainError, rfc8785.FloatDomainError, UnicodeEncodeError):
+        return  # outside I-JSON: the reference refuses it too
+    assert canonical_json(value) == expected
+
+
+def test_known_vectors() -> None:
+    assert canonical_json({"b": [1.0, 0.1, -0.0], "a": 1e21, "c": 1e-7}) == (
+        b'{"a":1e+21,"b":[1,0.1,0],"c":1e-7}'
+    )
+    assert canonical_json({"\u20ac": 1, "\U0001f600": 2, "a": 3}) == rfc8785.dumps(
+        {"\u20ac": 1, "\U0001f600": 2, "a": 3}
+    )
+
+
+def test_any_change_breaks_the_signature_and_key_roundtrip() -> None:
+    key = generate_key()
+    again = load_private_key(private_key_b64(key))
+    pub = load_public_key(public_key_b64(key))
+    r = sign_reading(again, {"device": "d", "seq": 1, "time": "t", "kind": "k", "values": {"x": 1}})
+    assert verify_reading(pub, r)
+    # Same content, other key order / whitespace on the wire: still valid.
+    assert verify_reading(pub, json.loads(json.dumps(dict(reversed(list(r.items()))), indent=2)))
+    for field, value in [("seq", 2), ("values", {"x": 2}), ("device", "e"), ("sig", r["sig"][:-2] + "AA")]:
+        assert not verify_reading(pub, {**r, field: value}), field
+    assert not verify_reading(pub, {k: v for k, v in r.items() if k != "sig"})
