@@ -32,7 +32,6 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from types import FrameType, TracebackType
 from typing import Any
@@ -47,7 +46,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from stadswacht.config import Settings
 from stadswacht.errors import ConfigurationError, StadswachtError, StorageError
-from stadswacht.ingest.service import BatchResult, Ingestor, _Malformed
+from stadswacht.ingest.service import Ingestor, _Malformed
 
 __all__ = [
     "GATEWAYS_FILTER",
@@ -149,9 +148,9 @@ def parse_payload(
     """
     levels = topic.split("/")
     device: str | None = None
-    if len(levels) == 4 and "/".join(levels[:2]) == TOPIC_ROOT and levels[3]:
-        if levels[2] in ("readings", "gateways"):
-            device = levels[3]
+    ours = len(levels) == 4 and "/".join(levels[:2]) == TOPIC_ROOT
+    if ours and levels[2] in ("readings", "gateways") and levels[3]:
+        device = levels[3]
     if device is None:
         return None, [_Malformed(f"topic {topic!r} is not a Stadswacht topic", payload[:200])]
     if len(payload) > max_bytes:
@@ -287,7 +286,7 @@ class MqttIngest:
         """Connect in the background and start the worker; returns at once."""
         if self._worker is not None:
             return
-        props = Properties(PacketTypes.CONNECT)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = SESSION_NEVER_EXPIRES
         props.ReceiveMaximum = self.receive_maximum
         self._client.connect_async(
@@ -408,7 +407,7 @@ class MqttIngest:
             generation = self._generation
             self._outstanding += 1
         self._queue.put(
-            _Delivery(generation, message.mid, message.qos, message.topic, message.payload)
+            _Delivery(generation, message.mid, message.qos, message.topic, bytes(message.payload))
         )
 
     # --- worker --------------------------------------------------------------------------
@@ -459,15 +458,30 @@ class MqttIngest:
         return batch
 
     def _handle(self, batch: list[_Parsed]) -> None:
-        results = self._commit(batch)
-        if results is None:
-            if len(batch) > 1:
-                # Something in the batch breaks the ingest service: find it, keep the rest.
-                for one in batch:
-                    self._handle([one])
+        messages = [(p.topic_device, p.items) for p in batch]
+        delay = 0.1
+        while True:
+            try:
+                results = self.ingestor.ingest_many(messages, transport="mqtt", source=self._source)
+                break
+            except StorageError:
+                # Nothing was committed, so nothing is acknowledged. Every later batch would
+                # fail the same way: wait for the store instead of skipping ahead.
+                log.exception(
+                    "storing %d MQTT messages failed; retrying in %.1f s", len(batch), delay
+                )
+                if self._stopping.wait(delay):
+                    self._abandon(batch)
+                    return
+                delay = min(delay * 2, 5.0)
+            except Exception:
+                log.exception("ingesting %d MQTT messages failed", len(batch))
+                if len(batch) > 1:  # find the message that breaks the service, keep the rest
+                    for one in batch:
+                        self._handle([one])
+                else:
+                    self._abandon(batch)
                 return
-            self._abandon(batch)
-            return
         stats = self.stats
         stats.batches += 1
         stats.messages += len(batch)
@@ -481,36 +495,19 @@ class MqttIngest:
         for p in batch:
             self._ack(p.delivery)
 
-    def _commit(self, batch: list[_Parsed]) -> list[BatchResult] | None:
-        """Ingest a batch; retry while the store fails. None if the service itself fails."""
-        messages = [(p.topic_device, p.items) for p in batch]
-        delay = 0.1
-        while True:
-            try:
-                return self.ingestor.ingest_many(messages, transport="mqtt", source=self._source)
-            except StorageError:
-                # Nothing is committed and nothing acknowledged: wait for the store, since
-                # every later batch would fail the same way.
-                log.exception("storing %d MQTT messages failed; retrying in %.1f s", len(batch), delay)
-                if self._stopping.wait(delay):
-                    self._abandon(batch)
-                    return []
-                delay = min(delay * 2, 5.0)
-            except Exception:
-                log.exception("ingesting %d MQTT messages failed", len(batch))
-                return None
-
     def _abandon(self, batch: list[_Parsed]) -> None:
-        # Left unacknowledged: the broker redelivers them when the session resumes.
+        # Left unacknowledged, so the broker delivers them again when the session resumes.
         log.error("%d MQTT messages left unacknowledged on the broker", len(batch))
         with self._lock:
-            self._outstanding -= len(batch)
+            for p in batch:
+                if p.delivery.generation == self._generation:
+                    self._outstanding -= 1
 
     def _ack(self, d: _Delivery) -> None:
         with self._lock:
-            self._outstanding -= 1
             if not self._connected or d.generation != self._generation:
                 return  # came on an earlier connection: the broker sends it again
+            self._outstanding -= 1
             rc = self._client.ack(d.mid, d.qos)
         if rc is MQTTErrorCode.MQTT_ERR_SUCCESS:
             self.stats.acked += 1

@@ -1,0 +1,75 @@
+"""The CLI as an integrator uses it: register, list, rotate, remove, dead letters."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from stadswacht.cli import app
+from stadswacht.config import get_settings
+from stadswacht.ingest.signing import load_private_key, sign_reading
+from stadswacht.pipeline import Platform
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    db = tmp_path / "cli.db"
+    monkeypatch.setenv("STADSWACHT_DATABASE_URL", f"sqlite:///{db}")
+    monkeypatch.setenv("STADSWACHT_ENV", "test")
+    get_settings.cache_clear()
+    yield db
+    get_settings.cache_clear()
+
+
+def test_device_life_cycle_and_dead_letters() -> None:
+    r = runner.invoke(
+        app,
+        ["device", "add", "iz-ac-01", "--kind", "acoustic", "--lat", "52.09", "--lon", "4.28",
+         "--agency", "police", "--area", "international-zone"],
+    )
+    assert r.exit_code == 0, r.output
+    private = re.search(r"private key\s+(\S+)", r.output)
+    assert private is not None
+    key = load_private_key(private.group(1))
+
+    r = runner.invoke(app, ["device", "list", "--json"])
+    devices = json.loads(r.output)
+    assert [(d["id"], d["status"], d["key_version"]) for d in devices] == [("iz-ac-01", "active", 1)]
+
+    # A duplicate registration is a clear error, not a traceback.
+    r = runner.invoke(app, ["device", "add", "iz-ac-01", "--kind", "acoustic", "--lat", "52",
+                            "--lon", "4", "--agency", "police"])
+    assert r.exit_code == 1 and "already registered" in r.output
+
+    assert runner.invoke(app, ["device", "rotate-key", "iz-ac-01"]).exit_code == 0
+    platform = Platform.from_settings(get_settings())
+    try:
+        old = sign_reading(key, {"device": "iz-ac-01", "seq": 1, "time": "2026-11-25T02:13:07.000001Z",
+                                 "kind": "heartbeat", "values": {}})
+        platform.ingestor.ingest([old])
+    finally:
+        platform.store.close()
+    r = runner.invoke(app, ["deadletters", "--json"])
+    dead = [json.loads(line) for line in r.output.splitlines()]
+    assert [d["reason"] for d in dead] == ["bad_signature"]
+
+    assert runner.invoke(app, ["device", "remove", "iz-ac-01"]).exit_code == 0
+    r = runner.invoke(app, ["device", "list", "--json"])
+    assert json.loads(r.output)[0]["status"] == "decommissioned"
+    assert runner.invoke(app, ["device", "remove", "nope"]).exit_code == 1
+
+
+def test_user_add_refuses_short_password() -> None:
+    r = runner.invoke(app, ["user", "add", "ivo", "--agency", "police", "--role", "integrator",
+                            "--password", "short"])
+    assert r.exit_code == 1 and "12 characters" in r.output
+    r = runner.invoke(app, ["user", "add", "ivo", "--agency", "police", "--role", "integrator",
+                            "--password", "long enough password"])
+    assert r.exit_code == 0, r.output
