@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from typing import Any
 
 import rfc8785
@@ -82,15 +83,32 @@ def _normalise(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__} in a reading")
 
 
+# In json.dumps output, these are the only places where it can differ from RFC 8785: integral
+# floats ("1.0"), exponents ("1e-07"), integers beyond 2^53 (16+ digits). A match inside a
+# string is harmless: it only sends that value down the slower exact path.
+_RISKY = re.compile(r"\d\.0(?![0-9])|[0-9][eE]|[0-9]{16,}")
+
+
 def canonical_json(obj: Any) -> bytes:
     """Serialise ``obj`` by RFC 8785 (JSON Canonicalization Scheme).
 
-    A fast path with the C JSON encoder covers ordinary readings; the reference implementation
-    (``rfc8785``) takes the rest (exponents, non-ASCII keys, very large integers).
+    Ordinary readings take a fast path through the C JSON encoder; any output where the two
+    could differ (integral floats, exponents, very large integers, non-ASCII text whose sort
+    order differs) is redone exactly: normalised numbers, or the reference ``rfc8785``.
 
     >>> canonical_json({"b": 1.0, "a": [0.5, "é"], "c": 1e-7})
     b'{"a":[0.5,"\\xc3\\xa9"],"b":1,"c":1e-7}'
     """
+    try:
+        text = json.dumps(
+            obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+    except TypeError:
+        raise
+    except ValueError as exc:
+        raise ValueError(f"cannot serialise in JSON: {exc}") from None
+    if text.isascii() and _RISKY.search(text) is None:
+        return text.encode("ascii")
     try:
         norm = _normalise(obj)
     except _Fallback:

@@ -262,26 +262,57 @@ class SQLiteStore(Store):
         inserted: list[StoredReading] = []
         try:
             with self._write() as c:
-                for r in readings:
-                    cur = c.execute(
-                        "INSERT INTO readings (device, seq, time, time_us, kind, vals, agency, "
-                        "area, sig, received_us) VALUES (?,?,?,?,?,?,?,?,?,?) "
-                        "ON CONFLICT (device, seq) DO NOTHING",
-                        (
-                            r.device,
-                            r.seq,
-                            r.time,
-                            r.time_us,
-                            r.kind,
-                            json.dumps(r.values, separators=(",", ":")),
-                            r.agency,
-                            r.area,
-                            r.sig,
-                            r.received_us,
-                        ),
-                    )
-                    if cur.rowcount == 1:
-                        inserted.append(r.model_copy(update={"id": cur.lastrowid}))
+                if readings:
+                    # Under BEGIN IMMEDIATE no other writer runs, so the keys found here are
+                    # exactly those that would conflict, and AUTOINCREMENT hands the new rows
+                    # consecutive ids: one executemany instead of a statement per row.
+                    taken = self._taken(c, readings)
+                    fresh: list[StoredReading] = []
+                    batch_keys: set[tuple[str, int]] = set()
+                    for r in readings:
+                        key = (r.device, r.seq)
+                        if key in taken or key in batch_keys:
+                            continue
+                        batch_keys.add(key)
+                        fresh.append(r)
+                    if fresh:
+                        c.executemany(
+                            "INSERT INTO readings (device, seq, time, time_us, kind, vals, "
+                            "agency, area, sig, received_us) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                            [
+                                (
+                                    r.device,
+                                    r.seq,
+                                    r.time,
+                                    r.time_us,
+                                    r.kind,
+                                    json.dumps(r.values, separators=(",", ":")),
+                                    r.agency,
+                                    r.area,
+                                    r.sig,
+                                    r.received_us,
+                                )
+                                for r in fresh
+                            ],
+                        )
+                        last = c.execute("SELECT last_insert_rowid()").fetchone()[0]
+                        first = last - len(fresh) + 1
+                        inserted = [
+                            StoredReading.model_construct(
+                                id=first + i,
+                                device=r.device,
+                                seq=r.seq,
+                                time=r.time,
+                                time_us=r.time_us,
+                                kind=r.kind,
+                                values=r.values,
+                                agency=r.agency,
+                                area=r.area,
+                                sig=r.sig,
+                                received_us=r.received_us,
+                            )
+                            for i, r in enumerate(fresh)
+                        ]
                 if dead_letters:
                     c.executemany(
                         "INSERT INTO dead_letters (received_us, reason, message, device, seq, "
@@ -303,6 +334,23 @@ class SQLiteStore(Store):
         except sqlite3.Error as exc:
             raise StorageError(f"cannot store batch of {len(readings)} readings: {exc}") from exc
         return inserted
+
+    @staticmethod
+    def _taken(c: sqlite3.Connection, readings: Sequence[StoredReading]) -> set[tuple[str, int]]:
+        by_device: dict[str, list[int]] = {}
+        for r in readings:
+            by_device.setdefault(r.device, []).append(r.seq)
+        taken: set[tuple[str, int]] = set()
+        for device, seqs in by_device.items():
+            for i in range(0, len(seqs), 500):
+                chunk = seqs[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = c.execute(
+                    f"SELECT seq FROM readings WHERE device = ? AND seq IN ({marks})",  # noqa: S608
+                    (device, *chunk),
+                ).fetchall()
+                taken.update((device, row[0]) for row in rows)
+        return taken
 
     def query_readings(self, query: ReadingQuery) -> list[StoredReading]:
         where = ["id > ?"]
