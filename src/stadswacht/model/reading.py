@@ -63,6 +63,14 @@ def parse_time_ns(text: str) -> int:
     >>> parse_time_ns("1970-01-01T00:00:01.000000123Z")
     1000000123
     """
+    if len(text) == 27 and text[26] == "Z" and text[19] == "." and text[10] == "T":
+        # The wire format of format_time, the common case: fromisoformat takes it directly.
+        try:
+            delta = datetime.fromisoformat(text) - _EPOCH
+        except ValueError:
+            pass
+        else:
+            return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
     if not isinstance(text, str) or len(text) < 20 or text[10] not in "Tt":
         raise ValueError(f"{text!r} is not an RFC 3339 time such as 2026-11-25T02:13:07.123456Z")
     frac_ns = 0
