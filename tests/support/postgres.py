@@ -8,7 +8,8 @@ the directory afterwards. The machine's own PostgreSQL is never touched.
   ``postgresql://postgres@db:5432/postgres``), that server is used instead and nothing is started;
   only the databases the tests create are dropped afterwards.
 - PostgreSQL refuses to run as root: as root, the server runs as the unprivileged user
-  ``nobody`` (override with ``STADSWACHT_TEST_POSTGRES_OS_USER``).
+  ``nobody`` (override with ``STADSWACHT_TEST_POSTGRES_OS_USER``), through ``setpriv``, which
+  also gives it a parent-death signal: a killed test run does not leave a server behind.
 - If PostGIS is installed (``postgresql-15-postgis-3``), it is created in ``template1`` so every
   test database has it; it is optional.
 - If the binaries are missing this raises :class:`PostgresUnavailable`, naming ``make test``
@@ -128,8 +129,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _as_user() -> tuple[list[str], int, int] | None:
-    """The command prefix, uid and gid to drop root privileges, or None when not root."""
+def _as_user() -> tuple[int, int] | None:
+    """The uid and gid to run the server as when we are root (PostgreSQL refuses root)."""
     if os.geteuid() != 0:
         return None
     name = os.environ.get(USER_ENV, "nobody")
@@ -140,9 +141,24 @@ def _as_user() -> tuple[list[str], int, int] | None:
             f"running as root, the test PostgreSQL must run as an unprivileged user, but user "
             f"{name!r} does not exist; create it or set {USER_ENV}"
         ) from exc
-    setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
-    prefix = [setpriv, f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups", "--"]
-    return prefix, pw.pw_uid, pw.pw_gid
+    return pw.pw_uid, pw.pw_gid
+
+
+def _prefixes(user: tuple[int, int] | None) -> tuple[list[str], list[str]]:
+    """Command prefixes for initdb and for the server.
+
+    The server also gets a parent-death signal, so it stops even if the test process is killed.
+    """
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        if user is not None:
+            raise PostgresUnavailable(
+                "running as root needs setpriv (util-linux) to drop privileges"
+            )
+        return [], []
+    ids = [] if user is None else [f"--reuid={user[0]}", f"--regid={user[1]}", "--clear-groups"]
+    as_user = [setpriv, *ids, "--"] if ids else []
+    return as_user, [setpriv, "--pdeathsig=INT", *ids, "--"]
 
 
 def _run(cmd: list[str], what: str) -> None:
@@ -215,9 +231,10 @@ def postgres_server(*, durable: bool = False) -> Iterator[PostgresServer]:
         return
 
     bindir = find_binaries()
-    drop = _as_user()
+    user = _as_user()
+    as_user, as_server = _prefixes(user)
     parent = Path(tempfile.gettempdir())
-    if drop is not None and not parent.stat().st_mode & 0o001:
+    if user is not None and not parent.stat().st_mode & 0o001:
         parent = Path("/tmp")  # the unprivileged server user must be able to enter it
     base = Path(tempfile.mkdtemp(prefix="stadswacht-pg-", dir=parent))
     proc: subprocess.Popen[bytes] | None = None
@@ -225,58 +242,29 @@ def postgres_server(*, durable: bool = False) -> Iterator[PostgresServer]:
         base.chmod(0o700)
         data, sock, log = base / "data", base / "sock", base / "postgres.log"
         sock.mkdir()
-        prefix: list[str] = []
-        if drop is not None:
-            prefix, uid, gid = drop
+        if user is not None:
             for p in (base, sock):
-                os.chown(p, uid, gid)
-        _run(
-            [
-                *prefix,
-                str(bindir / "initdb"),
-                "-D",
-                str(data),
-                "-U",
-                "postgres",
-                "-A",
-                "trust",
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "--no-sync",
-            ],
-            "initdb",
-        )
-        settings = [
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            f"unix_socket_directories={sock}",
-            "-c",
-            "max_connections=200",
-            "-c",
-            "shared_buffers=64MB",
-        ]
+                os.chown(p, *user)
+        initdb = [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"]
+        _run([*as_user, *initdb, "-E", "UTF8", "--locale=C", "--no-sync"], "initdb")
+        settings = {
+            "listen_addresses": "127.0.0.1",
+            "unix_socket_directories": str(sock),
+            "max_connections": "200",
+            "shared_buffers": "64MB",
+        }
         if not durable:
-            settings += ["-c", "fsync=off", "-c", "full_page_writes=off"]
+            settings |= {"fsync": "off", "full_page_writes": "off"}
+        options = [arg for k, v in settings.items() for arg in ("-c", f"{k}={v}")]
         for _attempt in range(5):
             port = _free_port()
             with log.open("ab") as out:
                 # stderr of the server goes to a file so a full pipe never blocks it.
                 proc = subprocess.Popen(
-                    [
-                        *prefix,
-                        str(bindir / "postgres"),
-                        "-D",
-                        str(data),
-                        "-p",
-                        str(port),
-                        *settings,
-                    ],
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                )
+                    [*as_server, str(bindir / "postgres"), "-D", str(data), "-p", str(port),
+                     *options],
+                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                )  # fmt: skip
             admin_url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
             if _wait_ready(proc, admin_url, log):
                 break

@@ -4,7 +4,9 @@ Several ingest processes may write side by side. ``commit`` is one transaction t
 the whole batch with ``INSERT ... ON CONFLICT (device, seq) DO NOTHING RETURNING``, so each
 process learns exactly which readings it stored; a ``(device, seq)`` that another process
 stored first is skipped, never stored twice. Rows go in sorted by ``(device, seq)`` so that
-two overlapping batches take their row locks in the same order and cannot deadlock.
+two overlapping batches take their row locks in the same order and cannot deadlock. The batch
+travels by binary ``COPY`` into a per-connection temporary table (the fastest way measured),
+so a pooler in front of PostgreSQL must keep sessions (PgBouncer ``pool_mode = session``).
 
 The schema is created on open (``IF NOT EXISTS``, under an advisory lock so that processes
 starting together do not trip over each other). Where the PostGIS extension can be used,
@@ -16,8 +18,8 @@ and accepts ``\\u0000`` and unpaired surrogate escapes, which ``jsonb`` rejects,
 that a device may legally send never makes a batch fail. PostgreSQL ``text`` cannot hold a NUL
 character, so NULs (and unpaired surrogates) in dead letters' raw text are replaced by U+FFFD.
 
-Every psycopg error is translated to :class:`~stadswacht.errors.StorageError` (or
-``AlreadyExists``), with the psycopg error as its cause.
+Every psycopg error (and a value psycopg cannot adapt) is translated to
+:class:`~stadswacht.errors.StorageError` (or ``AlreadyExists``), with the original as its cause.
 """
 
 from __future__ import annotations
@@ -80,14 +82,25 @@ CREATE INDEX IF NOT EXISTS devices_position ON devices USING gist (position);
 
 _READING_COLS = "id, device, seq, time, time_us, kind, vals::text, agency, area, sig, received_us"
 
-# The batch travels as one array per column: one statement, one round trip, whatever the
-# batch size, and the same text every time so the server keeps it prepared.
-_INSERT_READINGS = """
+# A batch is COPYed (binary) into a per-connection temporary table and moved from there with
+# one INSERT ... SELECT: measured faster than a multi-row VALUES, executemany, or unnest()
+# arrays. The temporary table is made once per pooled connection and emptied at every commit.
+_BATCH_TABLE = """
+CREATE TEMPORARY TABLE IF NOT EXISTS reading_batch (
+    device text, seq int8, time text, time_us int8, kind text, vals text, agency text,
+    area text, sig text, received_us int8) ON COMMIT DELETE ROWS
+"""
+_BATCH_TYPES = ["text", "int8", "text", "int8", "text", "text", "text", "text", "text", "int8"]
+_COPY_BATCH = (
+    "COPY reading_batch (device, seq, time, time_us, kind, vals, agency, area, sig, received_us) "
+    "FROM STDIN (FORMAT BINARY)"
+)
+# ORDER BY: every writer takes its row locks in (device, seq) order, so two processes
+# committing overlapping batches wait for each other instead of deadlocking.
+_INSERT_BATCH = """
 INSERT INTO readings (device, seq, time, time_us, kind, vals, agency, area, sig, received_us)
 SELECT device, seq, time, time_us, kind, vals::json, agency, area, sig, received_us
-FROM unnest(%s::text[], %s::int8[], %s::text[], %s::int8[], %s::text[], %s::text[],
-            %s::text[], %s::text[], %s::text[], %s::int8[])
-     AS b(device, seq, time, time_us, kind, vals, agency, area, sig, received_us)
+FROM reading_batch ORDER BY device, seq
 ON CONFLICT (device, seq) DO NOTHING
 RETURNING id, device, seq
 """
@@ -97,6 +110,8 @@ INSERT INTO dead_letters (received_us, reason, message, device, seq, transport, 
 SELECT * FROM unnest(%s::int8[], %s::text[], %s::text[], %s::text[], %s::int8[], %s::text[],
                      %s::text[], %s::text[])
 """
+
+_json = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per reading
 
 _UNREPRESENTABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -124,6 +139,12 @@ def _dead_letter_from_row(row: Sequence[Any]) -> DeadLetter:
     )  # fmt: skip
 
 
+def _configure(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
+    """Prepare a new pooled connection: its batch table for :meth:`PostgresStore.commit`."""
+    conn.execute(_BATCH_TABLE)
+    conn.commit()
+
+
 def describe_url(url: str) -> str:
     """``url`` without its password, for messages and logs.
 
@@ -144,7 +165,8 @@ class PostgresStore(Store):
 
     ``url`` is a libpq URL (``postgresql://user:password@host:5432/dbname``); the database
     must exist and the user may create tables in it. ``spatial=False`` leaves PostGIS alone
-    even where it is available. ``pool_size`` bounds the connections this store holds.
+    even where it is available. ``pool_size`` bounds the connections this store holds; a call
+    waits at most ``pool_timeout_s`` for one (also while the server is unreachable).
 
     >>> PostgresStore("postgresql://nobody@127.0.0.1:1/none")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -158,6 +180,7 @@ class PostgresStore(Store):
         *,
         spatial: bool = True,
         pool_size: int = 10,
+        pool_timeout_s: float = 30.0,
         connect_timeout_s: int = 10,
     ) -> None:
         self.url = describe_url(url)
@@ -175,8 +198,10 @@ class PostgresStore(Store):
                 min_size=1,
                 max_size=max(1, pool_size),
                 kwargs={"connect_timeout": connect_timeout_s},
+                configure=_configure,
                 check=ConnectionPool.check_connection,
                 name="stadswacht-store",
+                timeout=pool_timeout_s,
                 open=False,
             )
             try:
@@ -225,6 +250,12 @@ class PostgresStore(Store):
                 yield conn
         except psycopg.Error as exc:
             raise StorageError(f"cannot {action} in PostgreSQL at {self.url}: {exc}") from exc
+        except (OverflowError, UnicodeEncodeError) as exc:
+            # psycopg's binary adaptation (COPY) reports these itself, before the server sees them.
+            raise StorageError(
+                f"cannot {action} in PostgreSQL at {self.url}: a value does not fit its column "
+                f"(an integer beyond 64 bits or text that is not valid UTF-8): {exc}"
+            ) from exc
 
     def _read(self, action: str, query: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._connection(action) as conn:
@@ -372,27 +403,21 @@ class PostgresStore(Store):
         batch: dict[tuple[str, int], StoredReading] = {}
         for r in readings:
             batch.setdefault((r.device, r.seq), r)
-        rows = [batch[k] for k in sorted(batch)]
         inserted: list[StoredReading] = []
         with self._connection(f"store a batch of {len(readings)} readings") as conn:
-            if rows:
-                cur = conn.execute(
-                    _INSERT_READINGS,
-                    (
-                        [r.device for r in rows],
-                        [r.seq for r in rows],
-                        [r.time for r in rows],
-                        [r.time_us for r in rows],
-                        [r.kind for r in rows],
-                        [json.dumps(r.values, separators=(",", ":")) for r in rows],
-                        [r.agency for r in rows],
-                        [r.area for r in rows],
-                        [r.sig for r in rows],
-                        [r.received_us for r in rows],
-                    ),
-                )
-                for row_id, device, seq in cur.fetchall():
-                    inserted.append(batch[(device, seq)].model_copy(update={"id": row_id}))
+            if batch:
+                with conn.cursor() as cur:
+                    with cur.copy(_COPY_BATCH) as copy:
+                        copy.set_types(_BATCH_TYPES)
+                        for r in batch.values():
+                            copy.write_row(
+                                (r.device, r.seq, r.time, r.time_us, r.kind,
+                                 _json(r.values), r.agency, r.area,
+                                 r.sig, r.received_us)
+                            )  # fmt: skip
+                    cur.execute(_INSERT_BATCH)
+                    for row_id, device, seq in cur.fetchall():
+                        inserted.append(batch[(device, seq)].model_copy(update={"id": row_id}))
             if dead_letters:
                 conn.execute(
                     _INSERT_DEAD_LETTERS,

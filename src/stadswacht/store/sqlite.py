@@ -7,6 +7,7 @@ never wait for the writer (WAL). ``commit`` returns only after the batch is on d
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -43,6 +44,8 @@ CREATE INDEX IF NOT EXISTS dead_letters_device ON dead_letters (device, id);
 CREATE INDEX IF NOT EXISTS dead_letters_reason ON dead_letters (reason, id);
 """
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
 _READING_COLS = "id, device, seq, time, time_us, kind, vals, agency, area, sig, received_us"
 
 
@@ -60,6 +63,15 @@ def _reading_from_row(row: Sequence[Any]) -> StoredReading:
         sig=row[9],
         received_us=row[10],
     )
+
+
+def _text(value: str | None) -> str | None:
+    """``value`` with unpaired surrogates (which UTF-8 cannot encode) replaced by U+FFFD.
+
+    A dead letter's raw text comes from rejected input (JSON may escape a lone surrogate);
+    storing it must never fail the batch it arrived with.
+    """
+    return None if value is None else _SURROGATES.sub("\ufffd", value)
 
 
 def _dead_letter_from_row(row: Sequence[Any]) -> DeadLetter:
@@ -320,13 +332,13 @@ class SQLiteStore(Store):
                         [
                             (
                                 d.received_us,
-                                d.reason,
-                                d.message,
-                                d.device,
+                                _text(d.reason),
+                                _text(d.message),
+                                _text(d.device),
                                 d.seq,
                                 d.transport,
-                                d.source,
-                                d.payload,
+                                _text(d.source),
+                                _text(d.payload),
                             )
                             for d in dead_letters
                         ],
