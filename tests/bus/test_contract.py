@@ -66,11 +66,12 @@ async def test_subscriber_sees_only_what_is_published_after_it_subscribed(bus: B
     await assert_quiet(sub)
 
 
-async def test_wildcards_partition_by_area_and_kind(bus: Bus) -> None:
-    area = await bus.subscribe("stadswacht.readings.iz.*")
-    kind = await bus.subscribe("stadswacht.readings.*.power")
-    everything = await bus.subscribe("stadswacht.>")
-    too_short = await bus.subscribe("stadswacht.readings.*")
+@pytest.mark.parametrize("durable", [None, "crowd"])
+async def test_wildcards_partition_by_area_and_kind(bus: Bus, durable: str | None) -> None:
+    area = await bus.subscribe("stadswacht.readings.iz.*", durable=durable)
+    kind = await bus.subscribe("stadswacht.readings.*.power", durable=durable)
+    everything = await bus.subscribe("stadswacht.>", durable=durable)
+    too_short = await bus.subscribe("stadswacht.readings.*", durable=durable)
     published = [
         (reading_subject("iz", "power"), b"1", "a:1"),
         (reading_subject("iz", "temperature"), b"2", "a:2"),
@@ -153,24 +154,48 @@ async def test_unacknowledged_message_is_redelivered_after_ack_wait(
     await assert_quiet(sub, 2 * ack_wait)  # neither the acked first nor the acked retry
 
 
+async def test_unacknowledged_messages_of_a_leaving_member_go_to_the_group(
+    buses: Buses,
+) -> None:
+    leaving, staying = buses.open(), buses.open()
+    a = await leaving.subscribe("stadswacht.readings.>", durable="infra", ack_wait=0.5)
+    leaving.publish(items(2))
+    await take(a, 2, ack=False)  # in hand, not acknowledged, when the worker stops
+    b = await staying.subscribe("stadswacht.readings.>", durable="infra", ack_wait=0.5)
+    await a.close()
+    got = await take(b, 2)
+    assert sorted((m.msg_id, m.redelivered) for m in got) == [("d1:0", True), ("d1:1", True)]
+    await assert_quiet(b)
+
+
 async def test_publishing_from_many_threads_loses_nothing(bus: Bus) -> None:
     sub = await bus.subscribe("stadswacht.readings.>")
     threads, batches, size = 8, 25, 10
-    start = threading.Barrier(threads)
+    start = threading.Barrier(threads, timeout=WAIT_S)
+    errors: list[BaseException] = []
 
     def worker(t: int) -> None:
-        start.wait()
-        for b in range(batches):
-            bus.publish(
-                [
-                    (reading_subject(f"area{t}", "power"), b"{}", f"t{t}:{b * size + i}")
-                    for i in range(size)
-                ]
-            )
+        try:
+            start.wait()
+            for b in range(batches):
+                bus.publish(
+                    [
+                        (reading_subject(f"area{t}", "power"), b"{}", f"t{t}:{b * size + i}")
+                        for i in range(size)
+                    ]
+                )
+        except BaseException as exc:
+            errors.append(exc)
 
-    publishing = asyncio.gather(*(asyncio.to_thread(worker, t) for t in range(threads)))
-    got = await take(sub, threads * batches * size)
-    await publishing
+    workers = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
+    for w in workers:
+        w.start()
+    try:
+        got = await take(sub, threads * batches * size)
+    finally:
+        for w in workers:
+            w.join(WAIT_S)
+    assert errors == []
     counts = Counter(m.msg_id for m in got)
     assert len(counts) == threads * batches * size
     assert max(counts.values()) == 1
@@ -222,7 +247,10 @@ async def test_republished_msg_id_arrives_once(persistent_buses: Buses) -> None:
     bus.publish([("stadswacht.readings.iz.power", b"first", "d1:7")])
     bus.publish([("stadswacht.readings.iz.power", b"again", "d1:7")])  # a retried batch
     bus.publish(
-        [("stadswacht.readings.iz.power", b"x", "d1:8"), ("stadswacht.readings.iz.power", b"y", "d1:8")]
+        [
+            ("stadswacht.readings.iz.power", b"x", "d1:8"),
+            ("stadswacht.readings.iz.power", b"y", "d1:8"),
+        ]
     )
     got = await take(sub, 2)
     assert [(m.msg_id, m.data) for m in got] == [("d1:7", b"first"), ("d1:8", b"x")]

@@ -2,7 +2,9 @@
 
 ``nats_server()`` runs ``nats-server -js -a 127.0.0.1 -p <free port> -sd <temporary dir>``,
 waits until it accepts connections, yields its URL, and stops it and removes the directory
-afterwards. The machine's own NATS server (port 4222) is never touched.
+afterwards. The machine's own NATS server (port 4222) is never touched. Where util-linux's
+``setpriv`` is installed the server is started under ``--pdeathsig TERM``, so a test run that is
+killed does not leave it running.
 
 - If ``STADSWACHT_TEST_NATS_URL`` is set (``nats://host:port`` of a server with JetStream and no
   stream of its own on ``stadswacht.>``), that server is used instead and nothing is started.
@@ -79,9 +81,13 @@ def nats_server() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="stadswacht-nats-") as tmp:
         port = _free_port()
         log_path = Path(tmp) / "nats-server.log"
+        command = [binary, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", f"{tmp}/jetstream"]
+        setpriv = shutil.which("setpriv")
+        if setpriv:  # util-linux: the server gets SIGTERM if the test run is killed
+            command = [setpriv, "--pdeathsig", "TERM", *command]
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
-                [binary, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", f"{tmp}/jetstream"],
+                command,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )

@@ -27,7 +27,8 @@ class _InprocSubscription(Subscription):
         self.loop = asyncio.get_running_loop()
         self.queue: asyncio.Queue[Message | None] = asyncio.Queue()
         self.closed = False
-        self._pending: dict[str, asyncio.TimerHandle] = {}
+        # token -> (redelivery timer, subject, data, msg_id) of each unacknowledged message
+        self._pending: dict[str, tuple[asyncio.TimerHandle, str, bytes, str]] = {}
 
     def deliver(self, subject: str, data: bytes, msg_id: str, redelivered: bool = False) -> None:
         """Called from any thread: hand one message to this subscriber's loop."""
@@ -44,15 +45,16 @@ class _InprocSubscription(Subscription):
         token = f"{msg_id}#{next(self.bus._tokens)}"
 
         async def ack() -> None:
-            handle = self._pending.pop(token, None)
-            if handle is not None:
-                handle.cancel()
+            pending = self._pending.pop(token, None)
+            if pending is not None:
+                pending[0].cancel()
 
         def expire() -> None:
             if self._pending.pop(token, None) is not None and not self.closed:
                 self._put(subject, data, msg_id, True)
 
-        self._pending[token] = self.loop.call_later(self.ack_wait, expire)
+        handle = self.loop.call_later(self.ack_wait, expire)
+        self._pending[token] = (handle, subject, data, msg_id)
         self.queue.put_nowait(Message(subject, data, msg_id, redelivered, ack))
 
     async def __anext__(self) -> Message:
@@ -67,11 +69,16 @@ class _InprocSubscription(Subscription):
         if self.closed:
             return
         self.closed = True
-        for handle in self._pending.values():
-            handle.cancel()
+        pending = list(self._pending.values())
         self._pending.clear()
+        for handle, *_ in pending:
+            handle.cancel()
         self.bus._remove(self)
         self.queue.put_nowait(None)
+        if self.durable is not None:
+            # What this member had not acknowledged goes to the rest of its group.
+            for _, subject, data, msg_id in pending:
+                self.bus._hand_over(self, subject, data, msg_id)
 
 
 class InprocBus(Bus):
@@ -124,6 +131,18 @@ class InprocBus(Bus):
         with self._lock:
             self._subs.append(sub)
         return sub
+
+    def _hand_over(self, sub: _InprocSubscription, subject: str, data: bytes, msg_id: str) -> None:
+        """Redeliver a message a leaving durable member did not acknowledge to its group."""
+        if self._closed:
+            return
+        with self._lock:
+            members = [
+                s for s in self._subs if s.durable == sub.durable and s.subject == sub.subject
+            ]
+        if members:
+            counter = self._rr.setdefault(f"{sub.durable}\x00{sub.subject}", itertools.count())
+            members[next(counter) % len(members)].deliver(subject, data, msg_id, True)
 
     def _remove(self, sub: _InprocSubscription) -> None:
         with self._lock:

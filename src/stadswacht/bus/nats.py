@@ -47,6 +47,7 @@ DEFAULT_STREAM = "STADSWACHT"
 
 STREAM_SUBJECTS = ["stadswacht.>"]
 MSG_ID_HEADER = "Nats-Msg-Id"
+EPHEMERAL_INACTIVE_S = 60.0
 
 _NATS_ERRORS = (nats.errors.Error, OSError)  # OSError covers TimeoutError and refused sockets
 _DURABLE_RE = re.compile(r"[A-Za-z0-9_-]{1,200}")
@@ -58,7 +59,7 @@ def consumer_name(durable: str, subject: str) -> str:
     """The JetStream consumer behind a durable subscription: one per (durable, filter).
 
     >>> consumer_name("crowd", "stadswacht.readings.*.count")
-    'crowd_a1a9e4b3c1'
+    'crowd_00cc187c47'
     """
     digest = hashlib.blake2b(subject.encode(), digest_size=5).hexdigest()
     return f"{durable}_{digest}"
@@ -88,14 +89,16 @@ class _NatsSubscription(Subscription):
         bus = self.bus
 
         async def ack() -> None:
-            await bus._run(bus._ack(msg))
+            bus._ack_soon(msg)
 
         message = Message(msg.subject, msg.data, headers.get(MSG_ID_HEADER, ""), redelivered, ack)
         try:
             self.loop.call_soon_threadsafe(self._put, message)
         except RuntimeError:  # the subscriber's loop is closed: it is gone
-            self.closed = True
-            self.bus._forget(self)
+            if not self.closed:
+                self.closed = True
+                self.bus._forget(self)
+                self.bus._spawn(self.bus._unbind(self))  # stop taking a share of the group
 
     def _put(self, message: Message) -> None:
         if not self.closed:
@@ -173,25 +176,14 @@ class NatsBus(Bus):
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._connecting: asyncio.Lock | None = None
+        self._shutting_down = False
         self._publishing: set[asyncio.Task[Any]] = set()
+        self._background: set[asyncio.Task[Any]] = set()
 
     def __repr__(self) -> str:
         return f"NatsBus({self.url!r}, stream={self.stream!r})"
 
     # -- the bus thread ------------------------------------------------------------------
-
-    def _start(self, *, closing: bool = False) -> asyncio.AbstractEventLoop:
-        with self._lock:
-            if self.closed and not closing:
-                raise BusError("the bus is closed")
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                thread = threading.Thread(
-                    target=self._serve, args=(loop,), name="stadswacht-nats-bus", daemon=True
-                )
-                thread.start()
-                self._loop, self._thread = loop, thread
-            return self._loop
 
     @staticmethod
     def _serve(loop: asyncio.AbstractEventLoop) -> None:
@@ -212,14 +204,26 @@ class NatsBus(Bus):
     def _submit(
         self, coro: Coroutine[Any, Any, T], *, closing: bool = False
     ) -> concurrent.futures.Future[T]:
+        """Schedule ``coro`` on the bus thread, starting that thread on first use."""
         try:
-            loop = self._start(closing=closing)
-            if threading.current_thread() is self._thread:
-                raise BusError("NatsBus must not be called from its own event-loop thread")
-            try:
-                return asyncio.run_coroutine_threadsafe(coro, loop)
-            except RuntimeError as exc:  # the bus thread's loop is closed
-                raise BusError("the bus is closed") from exc
+            # Under the lock, so that nothing is scheduled after close() has begun: what was
+            # scheduled before is finished or cancelled by close(), never left waiting.
+            with self._lock:
+                if self.closed and not closing:
+                    raise BusError("the bus is closed")
+                if self._loop is None:
+                    loop = asyncio.new_event_loop()
+                    thread = threading.Thread(
+                        target=self._serve, args=(loop,), name="stadswacht-nats-bus", daemon=True
+                    )
+                    thread.start()
+                    self._loop, self._thread = loop, thread
+                if threading.current_thread() is self._thread:
+                    raise BusError("NatsBus must not be called from its own event-loop thread")
+                try:
+                    return asyncio.run_coroutine_threadsafe(coro, self._loop)
+                except RuntimeError as exc:  # the bus thread's loop is closed
+                    raise BusError("the bus is closed") from exc
         except BaseException:
             coro.close()  # never scheduled: don't leave an un-awaited coroutine behind
             raise
@@ -250,6 +254,8 @@ class NatsBus(Bus):
         async with self._connecting:
             if self._js is not None:
                 return self._js
+            if self._shutting_down:  # a subscribe that raced close(): don't connect again
+                raise BusError("the bus is closed")
             nc = Client()
             try:
                 await asyncio.wait_for(
@@ -266,7 +272,7 @@ class NatsBus(Bus):
                     self.connect_timeout,
                 )
             except _NATS_ERRORS as exc:  # TimeoutError is an OSError
-                await nc.close()
+                await self._close_quietly(nc)
                 raise BusError(
                     f"cannot reach NATS at {self.url} within {self.connect_timeout:g} s: "
                     f"{exc!r}; is nats-server running there with JetStream (-js)?"
@@ -275,7 +281,7 @@ class NatsBus(Bus):
             try:
                 await self._ensure_stream(js)
             except BaseException:
-                await nc.close()
+                await self._close_quietly(nc)
                 raise
             self._nc, self._js = nc, js
             return js
@@ -314,7 +320,8 @@ class NatsBus(Bus):
         log.warning("NATS at %s: %r", self.url, exc)
 
     async def _on_disconnected(self) -> None:
-        log.warning("disconnected from NATS at %s; reconnecting", self.url)
+        if not self._shutting_down:  # nats-py reports its own close as a disconnect too
+            log.warning("disconnected from NATS at %s; reconnecting", self.url)
 
     async def _on_reconnected(self) -> None:
         log.info("reconnected to NATS at %s", self.url)
@@ -408,6 +415,8 @@ class NatsBus(Bus):
         )
         try:
             if durable is None:
+                # Outlives a short disconnect; the server drops it this long after we left.
+                config.inactive_threshold = EPHEMERAL_INACTIVE_S
                 info = await js.add_consumer(self.stream, config)
                 sub.ephemeral = info.name
             else:
@@ -461,13 +470,36 @@ class NatsBus(Bus):
             # The server drops an ephemeral consumer by itself once nobody listens.
             log.debug("unsubscribing from %r: %r", sub.subject, exc)
 
+    def _ack_soon(self, msg: Msg) -> None:
+        """Acknowledge without waiting for the bus thread (waiting cut throughput six-fold).
+
+        Acks are sent in order, before close() drains the connection. One that still fails
+        only means the message is delivered again, which consumers handle anyway.
+        """
+        with self._lock:
+            if self.closed or self._loop is None:
+                raise BusError(
+                    f"cannot acknowledge a message on {msg.subject!r}: the bus is closed; "
+                    "it will be delivered again"
+                )
+            self._loop.call_soon_threadsafe(self._start_ack, msg)
+
+    def _start_ack(self, msg: Msg) -> None:
+        self._spawn(self._ack(msg))
+
     async def _ack(self, msg: Msg) -> None:
         try:
             await msg.ack()
         except nats.errors.MsgAlreadyAckdError:
             pass
         except _NATS_ERRORS as exc:
-            raise BusError(f"cannot acknowledge a message on {msg.subject!r}: {exc!r}") from exc
+            log.warning("acknowledging a message on %r failed: %r", msg.subject, exc)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` on the bus loop without waiting; called on the bus thread."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _forget(self, sub: _NatsSubscription) -> None:
         with self._lock:
@@ -496,6 +528,7 @@ class NatsBus(Bus):
     async def _shutdown(self, subs: list[_NatsSubscription]) -> None:
         if self._publishing:
             await asyncio.wait(set(self._publishing), timeout=self.timeout)
+        self._shutting_down = True
         for sub in subs:
             await self._unbind(sub)
         nc, self._nc, self._js = self._nc, None, None
@@ -504,4 +537,10 @@ class NatsBus(Bus):
                 await nc.drain()
             except _NATS_ERRORS as exc:
                 log.warning("draining the NATS connection to %s: %r", self.url, exc)
-                await nc.close()
+                await self._close_quietly(nc)
+
+    async def _close_quietly(self, nc: Client) -> None:
+        try:
+            await nc.close()
+        except _NATS_ERRORS as exc:  # the connection is already lost: nothing left to flush
+            log.debug("closing the NATS connection to %s: %r", self.url, exc)

@@ -142,7 +142,9 @@ class HttpTransport:
             return Answer.from_json(response.json())
         except ValueError as exc:
             # A 2xx without our answer (a captive portal, a misrouted proxy): not delivered.
-            raise TransportError(f"{self.url} answered {code} but not as the platform: {exc}")
+            raise TransportError(
+                f"{self.url} answered {code} but not as the platform: {exc}"
+            ) from exc
 
     def close(self) -> None:
         """Close the connection pool (unless the client was given)."""

@@ -1,10 +1,12 @@
-"""MQTT transport: publish to ``stadswacht/v1/readings/{device}`` at QoS 1 with paho-mqtt 2.
+"""MQTT transport: publish at QoS 1 over MQTT v5 with paho-mqtt 2, and wait for each PUBACK.
 
-Readings go as a JSON array on the topic of their device (consecutive readings of one device
-in one message); a gateway envelope goes alone, as a JSON object, on the gateway's topic. A
-batch counts as delivered once the broker has acknowledged every message (PUBACK); the broker
-does not answer per reading, so rejections are visible in the platform's dead-letter store, not
-here.
+Readings go as a JSON array on ``stadswacht/v1/readings/{device}`` (consecutive readings of
+one device in one message); a gateway envelope goes alone, as a JSON object, on
+``stadswacht/v1/gateways/{gateway}``. A batch counts as delivered once the broker has
+acknowledged every message with success. A PUBACK with a failure reason (MQTT v5: "not
+authorized" when the broker's ACL does not let this user publish on that topic) is not a
+delivery: the readings stay queued, and the error names the topic. The broker does not answer
+per reading, so the platform's rejections are visible in its dead-letter store, not here.
 
 The connection is opened on the first send and kept. Any failure (refused, dropped, no PUBACK
 in time) closes it and raises :class:`~stadswacht.errors.TransportError`; the next send opens a
@@ -16,51 +18,58 @@ from __future__ import annotations
 import json
 import ssl
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from stadswacht.client.base import Answer, Item
-from stadswacht.errors import TransportError
+from stadswacht.errors import PayloadTooLarge, TransportError
 
-__all__ = ["TOPIC_PREFIX", "MqttTransport", "topic_for"]
+__all__ = ["TOPIC_ROOT", "MqttTransport", "topic_for"]
 
-TOPIC_PREFIX = "stadswacht/v1/readings"
+TOPIC_ROOT = "stadswacht/v1"
+
+_PACKET_TOO_LARGE = 0x95  # MQTT v5 reason code: the broker's max_packet_size was exceeded
 
 
-def topic_for(device: str, prefix: str = TOPIC_PREFIX) -> str:
-    """The topic a device (or a gateway) publishes on.
+def topic_for(item: Item, root: str = TOPIC_ROOT) -> str:
+    """The topic an item goes on: its device's readings topic, or its gateway's topic.
 
-    >>> topic_for("iz-ac-01")
+    >>> topic_for({"device": "iz-ac-01", "seq": 1})
     'stadswacht/v1/readings/iz-ac-01'
+    >>> topic_for({"gateway": "gw-7", "payload": "{}", "sig": "..."})
+    'stadswacht/v1/gateways/gw-7'
     """
-    return f"{prefix}/{device}"
+    if "gateway" in item:
+        return f"{root}/gateways/{item['gateway']}"
+    return f"{root}/readings/{item.get('device', '')}"
 
 
-def _groups(items: Sequence[Item]) -> list[tuple[str, bytes]]:
-    """``(device, payload)`` per message: runs of readings of one device, envelopes alone."""
+def _groups(items: Sequence[Item], root: str) -> list[tuple[str, bytes]]:
+    """``(topic, payload)`` per message: runs of readings of one device, envelopes alone."""
     out: list[tuple[str, bytes]] = []
     run: list[Item] = []
-    run_device = ""
+    run_topic = ""
 
     def close_run() -> None:
         if run:
-            out.append((run_device, _dumps(run)))
+            out.append((run_topic, _dumps(run)))
             run.clear()
 
     for item in items:
+        topic = topic_for(item, root)
         if "gateway" in item:
             close_run()
-            out.append((str(item["gateway"]), _dumps(item)))
+            out.append((topic, _dumps(item)))
             continue
-        device = str(item.get("device", ""))
-        if device != run_device:
+        if topic != run_topic:
             close_run()
-            run_device = device
+            run_topic = topic
         run.append(item)
     close_run()
     return out
@@ -82,7 +91,7 @@ class MqttTransport:
         client_id: the MQTT client id; by default a random one per connection.
         keepalive: seconds between pings on an idle connection.
         timeout: how long to wait for the broker's CONNACK and each PUBACK [s].
-        topic_prefix: the platform's topic prefix.
+        topic_root: the platform's topic root.
 
     Example::
 
@@ -101,7 +110,7 @@ class MqttTransport:
         client_id: str | None = None,
         keepalive: int = 60,
         timeout: float = 10.0,
-        topic_prefix: str = TOPIC_PREFIX,
+        topic_root: str = TOPIC_ROOT,
     ) -> None:
         self.host = host
         self.port = port
@@ -111,8 +120,10 @@ class MqttTransport:
         self.client_id = client_id
         self.keepalive = keepalive
         self.timeout = timeout
-        self.topic_prefix = topic_prefix
+        self.topic_root = topic_root
         self._client: mqtt.Client | None = None
+        self._acks: dict[int, ReasonCode] = {}  # mid -> the broker's PUBACK reason
+        self._dropped: ReasonCode | None = None  # why the broker last disconnected us
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -122,6 +133,7 @@ class MqttTransport:
         if self._client is not None and self._client.is_connected():
             return self._client
         self._teardown()
+        self._dropped = None
         connected = threading.Event()
         outcome: list[str] = []
 
@@ -135,15 +147,23 @@ class MqttTransport:
         def on_disconnect(
             client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
         ) -> None:
+            self._dropped = reason
             connected.set()  # wake a waiting connect; is_connected() tells the rest
+
+        def on_publish(
+            client: mqtt.Client, userdata: Any, mid: int, reason: ReasonCode, props: Any
+        ) -> None:
+            self._acks[mid] = reason  # runs before wait_for_publish returns
 
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=self.client_id or f"stadswacht-{uuid.uuid4().hex[:12]}",
+            protocol=MQTTProtocolVersion.MQTTv5,
             reconnect_on_failure=False,
         )
         client.on_connect = on_connect
         client.on_disconnect = on_disconnect
+        client.on_publish = on_publish
         if self.username is not None:
             client.username_pw_set(self.username, self._password)
         if self.tls is not None:
@@ -168,6 +188,7 @@ class MqttTransport:
         return client
 
     def _teardown(self) -> None:
+        self._acks.clear()
         client, self._client = self._client, None
         if client is not None:
             client.disconnect()
@@ -175,22 +196,37 @@ class MqttTransport:
 
     def send(self, items: Sequence[Item]) -> Answer:
         """Publish ``items`` at QoS 1 and wait until the broker acknowledged each message."""
+        where = f"mqtt://{self.host}:{self.port}"
         with self._lock:
             client = self._connect()
-            infos = []
-            for device, payload in _groups(items):
-                info = client.publish(topic_for(device, self.topic_prefix), payload, qos=1)
-                infos.append(info)
+            sent = []
+            for topic, payload in _groups(items, self.topic_root):
+                sent.append((topic, client.publish(topic, payload, qos=1)))
             try:
-                for info in infos:
-                    info.wait_for_publish(self.timeout)
-                    if not info.is_published():
-                        raise TimeoutError(f"no PUBACK within {self.timeout:g} s")
-            except (RuntimeError, ValueError, TimeoutError) as exc:
+                deadline = time.monotonic() + self.timeout
+                for topic, info in sent:
+                    while not info.is_published():
+                        if self._dropped is not None or not client.is_connected():
+                            raise ConnectionError(f"the connection was lost ({self._dropped})")
+                        if time.monotonic() > deadline:
+                            raise TimeoutError(f"no PUBACK for {topic} within {self.timeout:g} s")
+                        info.wait_for_publish(0.05)
+                    reason = self._acks.pop(info.mid, None)
+                    if reason is not None and reason.is_failure:
+                        raise PermissionError(
+                            f"the broker refused the message on {topic}: {reason}; check that "
+                            f"user {self.username!r} may publish there (broker ACL)"
+                        )
+            except (RuntimeError, ValueError, OSError) as exc:
+                dropped, self._dropped = self._dropped, None
                 self._teardown()
+                if dropped is not None and dropped.value == _PACKET_TOO_LARGE:
+                    raise PayloadTooLarge(
+                        f"{where} dropped the connection: a message of this batch exceeds the "
+                        "broker's max_packet_size"
+                    ) from exc
                 raise TransportError(
-                    f"the broker at mqtt://{self.host}:{self.port} did not confirm the batch: "
-                    f"{exc}; it is kept and published again"
+                    f"{where} did not take the batch: {exc}; it is kept and published again"
                 ) from exc
         return Answer(accepted=len(items), by="broker")
 

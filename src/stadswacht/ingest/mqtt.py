@@ -62,6 +62,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+_paho_log = logging.getLogger(f"{__name__}.paho")
+# paho's loop logs an error each time it runs without a connection (after a failed attempt,
+# after a clean disconnect); the callbacks below say what happened, once.
+_paho_log.addFilter(lambda record: "not connected" not in record.getMessage())
 
 TOPIC_ROOT = "stadswacht/v1"
 READINGS_FILTER = f"{TOPIC_ROOT}/readings/+"
@@ -184,6 +188,8 @@ def parse_payload(
 class MqttStats:
     """What the subscriber has done since it started; read it, don't write it."""
 
+    connects: int = 0
+    """Successful connections to the broker (more than one: it reconnected)."""
     messages: int = 0
     """Messages taken from the broker."""
     acked: int = 0
@@ -278,7 +284,11 @@ class MqttIngest:
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
-        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        client.on_connect_fail = self._on_connect_fail
+        # An exception escaping a callback would end paho's network thread, and with it the
+        # ingest; paho logs it instead.
+        client.suppress_exceptions = True
+        client.enable_logger(_paho_log)
         self._client = client
 
     # --- life cycle ----------------------------------------------------------------------
@@ -286,6 +296,7 @@ class MqttIngest:
         """Connect in the background and start the worker; returns at once."""
         if self._worker is not None:
             return
+        self._stopping.clear()
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = SESSION_NEVER_EXPIRES
         props.ReceiveMaximum = self.receive_maximum
@@ -305,10 +316,10 @@ class MqttIngest:
         return self._subscribed.wait(timeout)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Finish the batch at hand, acknowledge it, and disconnect.
+        """Commit and acknowledge what has been received, then disconnect.
 
-        Messages received but not yet committed stay unacknowledged on the broker, which
-        delivers them again when the session resumes.
+        Messages that arrive meanwhile are left unacknowledged: the broker keeps them for the
+        session and delivers them when it resumes.
         """
         if self._worker is None:
             return
@@ -333,6 +344,9 @@ class MqttIngest:
         self.stop()
 
     # --- paho callbacks (network thread) -------------------------------------------------
+    def _on_connect_fail(self, client: paho.Client, userdata: Any) -> None:
+        log.warning("cannot reach the broker %s; retrying", self._source)
+
     def _on_connect(
         self,
         client: paho.Client,
@@ -353,6 +367,7 @@ class MqttIngest:
             self._generation += 1
             self._connected = True
             self._outstanding = 0  # the broker resends whatever we had not acknowledged
+        self.stats.connects += 1
         if not flags.session_present:
             log.warning(
                 "broker %s had no session for client id %r: anything published while this "
