@@ -73,3 +73,36 @@ def test_user_add_refuses_short_password() -> None:
     r = runner.invoke(app, ["user", "add", "ivo", "--agency", "police", "--role", "integrator",
                             "--password", "long enough password"])
     assert r.exit_code == 0, r.output
+
+
+def test_send_a_csv_file_as_a_device(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from stadswacht.api import create_app
+    from stadswacht.model import Position, format_time
+    from tests.support.server import serve
+
+    platform = Platform.from_settings(get_settings())
+    reg = platform.registry.register(
+        "iz-wx-02", kind="weather", position=Position(lat=52.09, lon=4.28), agency="municipality"
+    )
+    now = format_time(datetime.now(UTC))
+    csv_file = tmp_path / "readings.csv"
+    csv_file.write_text(
+        "time,kind,temperature_c,level_cm_nap\n"
+        f"{now},temperature,8.4,\n"
+        f"{now},temperature,9.1,\n"
+        f"{now},temperature,400,\n"
+    )
+    args = ["send", str(csv_file), "--device", "iz-wx-02", "--key", reg.private_key or ""]
+    with serve(create_app(platform=platform)) as url:
+        # A bad row stops the send before anything goes out, naming its line.
+        r = runner.invoke(app, [*args, "--url", url])
+        assert r.exit_code == 1 and "readings.csv:4" in r.output and "temperature_c" in r.output
+        assert platform.store.count_readings() == 0
+        csv_file.write_text("\n".join(csv_file.read_text().splitlines()[:3]) + "\n")
+        r = runner.invoke(app, [*args, "--url", url])
+    assert r.exit_code == 0, r.output
+    assert "accepted 2" in r.output and "rejected 0" in r.output
+    assert platform.store.count_readings() == 2
+    platform.store.close()

@@ -320,11 +320,15 @@ def send(
         "http://127.0.0.1:8000"
     ),
     batch: Annotated[int, typer.Option(help="Readings per request")] = 500,
+    buffer: Annotated[
+        Path | None,
+        typer.Option(help="Buffer file: keeps unsent readings and the sequence counter"),
+    ] = None,
 ) -> None:
     """Send readings from a file as a device, signed, with a progress bar."""
     from rich.progress import Progress
 
-    from stadswacht.client import send_file
+    from stadswacht.client import DeviceClient, open_transport, send_file
 
     secret = key or (key_file.read_text().strip() if key_file else None)
     if not secret:
@@ -341,23 +345,23 @@ def send(
             progress.update(task, completed=done, total=total)
 
         try:
-            report = send_file(
-                path,
-                device_id=device,
-                private_key=secret,
-                url=url,
-                batch_size=batch,
-                progress=advance,
-            )
+            with DeviceClient(
+                device, secret, open_transport(url), buffer_path=buffer, max_batch=batch
+            ) as client:
+                report = send_file(path, client, progress=advance)
         except (StadswachtError, ValueError, OSError) as exc:
             raise _fail(exc) from exc
     console.print(
         f"accepted {report.accepted}, duplicates {report.duplicates}, "
-        f"rejected {len(report.rejected)} in {time.monotonic() - started:.1f} s"
+        f"rejected {len(report.rejected)}, still buffered {report.pending} "
+        f"in {time.monotonic() - started:.1f} s"
     )
     for rej in report.rejected[:20]:
-        console.print(f"  #{rej.index}: [red]{rej.reason}[/red] {rej.message}")
-    if report.rejected:
+        console.print(
+            f"  seq {rej.reading.get('seq')} at {rej.reading.get('time')}: "
+            f"[red]{rej.reason}[/red] {rej.message}"
+        )
+    if report.rejected or report.pending:
         raise typer.Exit(1)
 
 
