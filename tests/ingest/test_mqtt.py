@@ -524,6 +524,8 @@ def test_the_same_burst_with_mosquittos_default_queue_limit_loses_readings(
     platform: Platform, burst: Burst
 ) -> None:
     with mosquitto_broker() as broker:  # Mosquitto's defaults: max_queued_messages 1000
+        if not broker.managed:
+            pytest.skip("STADSWACHT_TEST_MQTT_URL is set: this test needs Mosquitto's defaults")
         stored, _ = run_burst(platform, broker, burst, 1)
         log = broker.log()
     total = BURST_DEVICES * BURST_PER_DEVICE
