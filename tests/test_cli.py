@@ -31,8 +31,21 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def test_device_life_cycle_and_dead_letters() -> None:
     r = runner.invoke(
         app,
-        ["device", "add", "iz-ac-01", "--kind", "acoustic", "--lat", "52.09", "--lon", "4.28",
-         "--agency", "police", "--area", "international-zone"],
+        [
+            "device",
+            "add",
+            "iz-ac-01",
+            "--kind",
+            "acoustic",
+            "--lat",
+            "52.09",
+            "--lon",
+            "4.28",
+            "--agency",
+            "police",
+            "--area",
+            "international-zone",
+        ],
     )
     assert r.exit_code == 0, r.output
     private = re.search(r"private key\s+(\S+)", r.output)
@@ -41,18 +54,42 @@ def test_device_life_cycle_and_dead_letters() -> None:
 
     r = runner.invoke(app, ["device", "list", "--json"])
     devices = json.loads(r.output)
-    assert [(d["id"], d["status"], d["key_version"]) for d in devices] == [("iz-ac-01", "active", 1)]
+    assert [(d["id"], d["status"], d["key_version"]) for d in devices] == [
+        ("iz-ac-01", "active", 1)
+    ]
 
     # A duplicate registration is a clear error, not a traceback.
-    r = runner.invoke(app, ["device", "add", "iz-ac-01", "--kind", "acoustic", "--lat", "52",
-                            "--lon", "4", "--agency", "police"])
+    r = runner.invoke(
+        app,
+        [
+            "device",
+            "add",
+            "iz-ac-01",
+            "--kind",
+            "acoustic",
+            "--lat",
+            "52",
+            "--lon",
+            "4",
+            "--agency",
+            "police",
+        ],
+    )
     assert r.exit_code == 1 and "already registered" in r.output
 
     assert runner.invoke(app, ["device", "rotate-key", "iz-ac-01"]).exit_code == 0
     platform = Platform.from_settings(get_settings())
     try:
-        old = sign_reading(key, {"device": "iz-ac-01", "seq": 1, "time": "2026-11-25T02:13:07.000001Z",
-                                 "kind": "heartbeat", "values": {}})
+        old = sign_reading(
+            key,
+            {
+                "device": "iz-ac-01",
+                "seq": 1,
+                "time": "2026-11-25T02:13:07.000001Z",
+                "kind": "heartbeat",
+                "values": {},
+            },
+        )
         platform.ingestor.ingest([old])
     finally:
         platform.store.close()
@@ -67,11 +104,25 @@ def test_device_life_cycle_and_dead_letters() -> None:
 
 
 def test_user_add_refuses_short_password() -> None:
-    r = runner.invoke(app, ["user", "add", "ivo", "--agency", "police", "--role", "integrator",
-                            "--password", "short"])
+    r = runner.invoke(
+        app,
+        ["user", "add", "ivo", "--agency", "police", "--role", "integrator", "--password", "short"],
+    )
     assert r.exit_code == 1 and "12 characters" in r.output
-    r = runner.invoke(app, ["user", "add", "ivo", "--agency", "police", "--role", "integrator",
-                            "--password", "long enough password"])
+    r = runner.invoke(
+        app,
+        [
+            "user",
+            "add",
+            "ivo",
+            "--agency",
+            "police",
+            "--role",
+            "integrator",
+            "--password",
+            "long enough password",
+        ],
+    )
     assert r.exit_code == 0, r.output
 
 

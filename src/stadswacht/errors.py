@@ -52,7 +52,7 @@ class InvalidReading(StadswachtError, ValueError):
 
     Codes: ``malformed``, ``unknown_device``, ``decommissioned``, ``bad_signature``,
     ``invalid_values``, ``clock_skew``, ``too_old``, ``replay``, ``topic_mismatch``,
-    ``not_gateway``, ``rate_limited``.
+    ``not_gateway``, ``rate_limited``, ``too_large``.
     """
 
     def __init__(self, reason: str, message: str) -> None:

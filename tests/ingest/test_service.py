@@ -6,6 +6,7 @@ import json
 import random
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from stadswacht.config import Settings
@@ -258,3 +259,74 @@ def test_every_kind_validates_its_values(
     bad = {r.index for r in res.rejected}
     assert bad == {i for i, (_, _, ok) in enumerate(cases) if not ok}
     assert all(r.reason == "invalid_values" for r in res.rejected)
+
+
+def test_too_large_reading_is_rejected(
+    settings: Settings, platform: Platform, make_device: Callable[..., FakeDevice]
+) -> None:
+    small = Ingestor(
+        platform.store,
+        None,
+        settings.model_copy(update={"max_reading_bytes": 300}),
+        platform.registry,
+    )
+    dev = make_device()
+    big = dev.reading(
+        "acoustic_impulse",
+        {
+            "arrival_time": "2026-11-25T02:13:07.123456Z",
+            "peak_db": 120.0,
+            "classes": {f"c{i:03d}": 0.01 for i in range(100)},
+        },
+    )
+    res = small.ingest([big, dev.reading()])
+    assert res.accepted == 1
+    assert [r.reason for r in res.rejected] == ["too_large"]
+
+
+def test_mqtt_is_not_rate_limited_and_duplicates_do_not_use_the_allowance(
+    settings: Settings, platform: Platform, make_device: Callable[..., FakeDevice]
+) -> None:
+    limited = Ingestor(
+        platform.store,
+        None,
+        settings.model_copy(update={"device_rate_per_s": 0.001, "device_rate_burst": 3.0}),
+        platform.registry,
+    )
+    dev = make_device("d1")
+    first = [dev.reading() for _ in range(3)]
+    assert limited.ingest(first).accepted == 3
+    again = limited.ingest(first)  # an HTTP retry after a lost answer
+    assert (again.duplicates, again.rejected) == ([0, 1, 2], [])
+    res = limited.ingest([dev.reading()])
+    assert [r.reason for r in res.rejected] == ["rate_limited"]
+    backlog = limited.ingest(
+        [dev.reading() for _ in range(10)], transport="mqtt", topic_device="d1"
+    )
+    assert backlog.accepted == 10
+
+
+def test_ingest_many_equals_ingest_per_message(
+    tmp_path: Path, make_device: Callable[..., FakeDevice], platform: Platform
+) -> None:
+    a, b = make_device("a1"), make_device("b1")
+    r1, r2, r3 = a.reading(), a.reading(), b.reading()
+    messages = [("a1", [r1, r2]), ("a1", [r2, r3]), ("b1", [r3, "junk"])]
+    results = platform.ingestor.ingest_many(messages)
+    summary = [
+        (x.accepted, x.duplicates, [(r.index, r.reason) for r in x.rejected]) for x in results
+    ]
+    assert summary == [
+        (2, [], []),
+        (0, [0], [(1, "topic_mismatch")]),
+        (1, [], [(1, "malformed")]),
+    ]
+
+
+def test_lone_surrogates_in_a_bad_reading_do_not_sink_the_batch(
+    platform: Platform, make_device: Callable[..., FakeDevice]
+) -> None:
+    dev = make_device()
+    res = platform.ingestor.ingest([{"device": "\udc80", "seq": 1}, dev.reading()])
+    assert res.accepted == 1 and [r.reason for r in res.rejected] == ["malformed"]
+    assert platform.store.list_dead_letters()[0].reason == "malformed"

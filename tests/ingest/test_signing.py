@@ -27,8 +27,9 @@ json_values = st.recursive(
     | st.integers(min_value=-(2**60), max_value=2**60)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -66,6 +67,11 @@ def test_any_change_breaks_the_signature_and_key_roundtrip() -> None:
     assert verify_reading(pub, r)
     # Same content, other key order / whitespace on the wire: still valid.
     assert verify_reading(pub, json.loads(json.dumps(dict(reversed(list(r.items()))), indent=2)))
-    for field, value in [("seq", 2), ("values", {"x": 2}), ("device", "e"), ("sig", flip(r["sig"]))]:
+    for field, value in [
+        ("seq", 2),
+        ("values", {"x": 2}),
+        ("device", "e"),
+        ("sig", flip(r["sig"])),
+    ]:
         assert not verify_reading(pub, {**r, field: value}), field
     assert not verify_reading(pub, {k: v for k, v in r.items() if k != "sig"})

@@ -4,13 +4,13 @@ Both transports (HTTP and MQTT) hand raw items to :meth:`Ingestor.ingest`; the c
 order, each with its reason code:
 
 1. ``malformed``: not a JSON object with ``device``, ``seq``, ``time``, ``kind``, ``values``
-   and ``sig`` of the right types, or too large.
+   and ``sig`` of the right types; ``too_large``: over ``max_reading_bytes``.
 2. ``unknown_device`` / ``decommissioned``: not in the registry, or retired.
 3. ``topic_mismatch`` (MQTT) / ``not_gateway``: the channel may not carry this device.
 4. ``bad_signature``: the Ed25519 signature does not verify with the device's current key.
 5. ``invalid_values``: the values break the kind's rules (fields, units, ranges).
 6. ``clock_skew`` / ``too_old``: the time is too far in the future or the past.
-7. ``rate_limited``: the device sends faster than its allowance.
+7. ``rate_limited`` (HTTP only): the device sends faster than its allowance.
 8. ``replay``: the sequence number was already used (an identical copy within the duplicate
    window is an idempotent ``duplicate`` instead, neither stored again nor rejected).
 
@@ -36,6 +36,7 @@ from stadswacht.config import Settings
 from stadswacht.errors import InvalidReading, StadswachtError
 from stadswacht.ingest.metrics import (
     BATCH_SECONDS,
+    BUS_PUBLISH_FAILURES,
     READINGS_ACCEPTED,
     READINGS_DUPLICATE,
     READINGS_REJECTED,
@@ -307,6 +308,12 @@ class Ingestor:
                 data = canonical_json(body)
             except (TypeError, ValueError) as exc:
                 raise InvalidReading("malformed", f"cannot canonicalise: {exc}") from None
+            if len(data) > self.settings.max_reading_bytes:
+                raise InvalidReading(
+                    "too_large",
+                    f"reading of {len(data)} bytes exceeds the limit of "
+                    f"{self.settings.max_reading_bytes}; send large data another way",
+                )
             if not verify_bytes(key, data, item["sig"]):
                 raise InvalidReading(
                     "bad_signature",
@@ -342,13 +349,6 @@ class Ingestor:
             raise InvalidReading(
                 "too_old",
                 f"time {t} is {-ahead:.0f} s old (allowed {self.settings.max_reading_age_s:.0f} s)",
-            )
-        if not self.rates.take(device_id):
-            raise InvalidReading(
-                "rate_limited",
-                f"device {device_id!r} exceeds {self.settings.device_rate_per_s:g} readings/s "
-                f"(burst {self.settings.device_rate_burst:g}); retry in "
-                f"{self.rates.retry_after(device_id):.1f} s",
             )
         return StoredReading.model_construct(
             id=None,
@@ -429,7 +429,7 @@ class Ingestor:
         if isinstance(item, _Malformed):
             device = item.device
         seq = item.get("seq") if isinstance(item, dict) else None
-        device = device if isinstance(device, str) else None
+        device = device.encode("utf-8", "replace").decode() if isinstance(device, str) else None
         seq = (
             seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq < 2**63 else None
         )
@@ -453,7 +453,8 @@ class Ingestor:
             text = item.raw.decode("utf-8", "replace")
         else:
             try:
-                text = json.dumps(item, separators=(",", ":"), ensure_ascii=False, default=str)
+                # ASCII escapes: a lone surrogate in a payload must not break the store.
+                text = json.dumps(item, separators=(",", ":"), default=str)
             except (TypeError, ValueError):
                 text = repr(item)
         limit = self.settings.dead_letter_payload_bytes
@@ -468,6 +469,10 @@ class Ingestor:
         now_us: int,
     ) -> None:
         window_us = int(self.settings.duplicate_window_s * 1_000_000)
+        # Only HTTP is rate-limited per device: an HTTP client is told and retries. An MQTT
+        # message was already acknowledged by the broker, whose queues and in-flight window
+        # pace the device, so refusing its readings here would lose them.
+        limit_rate = transport == "http"
         fresh: list[_Candidate] = []
         seen: dict[tuple[str, int], str] = {}
         existing = self.store.existing([(c.reading.device, c.reading.seq) for c in candidates])
@@ -477,6 +482,9 @@ class Ingestor:
             prior = existing.get(key)
             prior_sig = prior.sig if prior is not None else seen.get(key)
             if prior_sig is None:
+                if limit_rate and not self.rates.take(r.device):
+                    self._rate_limited(c, dead, transport, source, now_us)
+                    continue
                 seen[key] = r.sig
                 fresh.append(c)
                 continue
@@ -506,21 +514,55 @@ class Ingestor:
                 c.result.stored.append(s)
                 c.result.accepted += 1
         if stored and self.bus is not None:
+            self._publish(stored)
+
+    def _publish(self, stored: list[StoredReading]) -> None:
+        items = [
+            (reading_subject(s.area, s.kind), s.model_dump_json().encode(), f"{s.device}:{s.seq}")
+            for s in stored
+        ]
+        for attempt in range(3):
             try:
-                self.bus.publish(
-                    [
-                        (
-                            reading_subject(s.area, s.kind),
-                            s.model_dump_json().encode(),
-                            f"{s.device}:{s.seq}",
-                        )
-                        for s in stored
-                    ]
-                )
+                self.bus.publish(items)  # type: ignore[union-attr]
+                return
             except StadswachtError:
-                # Stored is stored: the readings are durable and the device is answered;
-                # consumers that missed them catch up from the store.
-                log.exception("publishing %d stored readings on the bus failed", len(stored))
+                # Republishing is safe: every message carries its msg_id "<device>:<seq>",
+                # which JetStream de-duplicates and consumers treat idempotently.
+                if attempt == 2:
+                    # Stored is stored: the readings are durable and the device is answered.
+                    # Live consumers miss them; the store remains the record.
+                    BUS_PUBLISH_FAILURES.inc(len(items))
+                    log.exception("publishing %d stored readings on the bus failed", len(items))
+                    return
+                time.sleep(0.05 * (attempt + 1))
+
+    def _rate_limited(
+        self,
+        c: _Candidate,
+        dead: list[DeadLetter],
+        transport: Transport,
+        source: str | None,
+        now_us: int,
+    ) -> None:
+        r = c.reading
+        msg = (
+            f"device {r.device!r} exceeds {self.settings.device_rate_per_s:g} readings/s "
+            f"(burst {self.settings.device_rate_burst:g}); retry in "
+            f"{self.rates.retry_after(r.device):.1f} s"
+        )
+        c.result.rejected.append(Rejection(c.index, "rate_limited", msg, r.device, r.seq))
+        dead.append(
+            DeadLetter(
+                received_us=now_us,
+                reason="rate_limited",
+                message=msg,
+                device=r.device,
+                seq=r.seq,
+                transport=transport,
+                source=source,
+                payload=_reading_text(r),
+            )
+        )
 
     def _replay(
         self,
@@ -550,16 +592,21 @@ class Ingestor:
                 seq=r.seq,
                 transport=transport,
                 source=source,
-                payload=json.dumps(
-                    {
-                        "device": r.device,
-                        "seq": r.seq,
-                        "time": r.time,
-                        "kind": r.kind,
-                        "values": r.values,
-                        "sig": r.sig,
-                    },
-                    separators=(",", ":"),
-                )[: self.settings.dead_letter_payload_bytes],
+                payload=_reading_text(r)[: self.settings.dead_letter_payload_bytes],
             )
         )
+
+
+def _reading_text(r: StoredReading) -> str:
+    """A checked reading as its wire JSON (ASCII-only, so any store can keep it)."""
+    return json.dumps(
+        {
+            "device": r.device,
+            "seq": r.seq,
+            "time": r.time,
+            "kind": r.kind,
+            "values": r.values,
+            "sig": r.sig,
+        },
+        separators=(",", ":"),
+    )
