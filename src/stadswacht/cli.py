@@ -280,17 +280,20 @@ def deadletters(
         for d in items:
             print(d.model_dump_json())
         return
-    table = Table("id", "received", "device", "seq", "reason", "message", "via")
+    table = Table()
+    for name in ("id", "received (UTC)", "device", "seq", "reason", "via"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("message", ratio=1)
     for d in items:
         received = format_time(datetime.fromtimestamp(d.received_us / 1e6, UTC))[:19]
         table.add_row(
             str(d.id),
-            received,
+            received.replace("T", " "),
             d.device or "?",
             "" if d.seq is None else str(d.seq),
             d.reason,
-            d.message,
             d.transport,
+            d.message,
         )
     console.print(table)
 
