@@ -75,3 +75,35 @@ def test_any_change_breaks_the_signature_and_key_roundtrip() -> None:
     ]:
         assert not verify_reading(pub, {**r, field: value}), field
     assert not verify_reading(pub, {k: v for k, v in r.items() if k != "sig"})
+
+
+@settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "200")), deadline=None)
+@given(json_values)
+def test_verify_canonical_accepts_exactly_what_the_reference_signs(value: Any) -> None:
+    from stadswacht.ingest.signing import sign_bytes, verify_canonical
+
+    try:
+        exact = rfc8785.dumps(value)
+    except (rfc8785.IntegerDomainError, rfc8785.FloatDomainError, UnicodeEncodeError):
+        return
+    key = generate_key()
+    pub = key.public_key()
+    assert verify_canonical(pub, value, sign_bytes(key, exact)) is not None
+    assert verify_canonical(pub, value, sign_bytes(generate_key(), exact)) is None
+
+
+def test_integral_floats_and_exponents_on_the_wire_verify() -> None:
+    from stadswacht.ingest.signing import sign_bytes, verify_canonical
+
+    key = generate_key()
+    body = json.loads('{"values": {"a": 12.0, "b": 1e-7, "c": 1E21}, "seq": 9007199254740991}')
+    verified = verify_canonical(key.public_key(), body, sign_bytes(key, rfc8785.dumps(body)))
+    assert verified == b'{"seq":9007199254740991,"values":{"a":12,"b":1e-7,"c":1e+21}}'
+
+
+def test_only_the_canonical_spelling_of_a_signature_verifies() -> None:
+    key = generate_key()
+    r = sign_reading(key, {"device": "d", "seq": 1, "time": "t", "kind": "k", "values": {}})
+    pub = key.public_key()
+    for variant in (r["sig"] + "=", r["sig"][:40] + "!" + r["sig"][40:], " " + r["sig"]):
+        assert not verify_reading(pub, {**r, "sig": variant}), variant

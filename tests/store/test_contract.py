@@ -7,6 +7,7 @@ queries, and correct answers when several writers commit overlapping batches at 
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 from collections.abc import Callable
@@ -131,7 +132,7 @@ def test_commit_stores_readings_and_dead_letters_and_returns_them_with_ids(store
     ids = [r.id for r in stored]
     assert all(isinstance(i, int) for i in ids) and len(set(ids)) == 3
     assert ids == sorted(ids)  # type: ignore[type-var]
-    by_key = {(r.device, r.seq): r.model_copy(update={"id": None}) for r in stored}
+    by_key = {(r.device, r.seq): dataclasses.replace(r, id=None) for r in stored}
     assert by_key == {(r.device, r.seq): r for r in batch}
     assert store.count_readings() == 3
     assert _all(store) == stored

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import uuid
@@ -135,7 +136,7 @@ def test_taken_device_id_is_already_exists_caused_by_the_unique_violation(
     "bad",
     [
         # refused by psycopg before the server sees it
-        reading("d1", 2).model_copy(update={"time_us": 2**70}),
+        dataclasses.replace(reading("d1", 2), time_us=2**70),
         reading("d1", 2, sig="nul\x00in-signature"),  # refused by the server
     ],
     ids=["integer-too-large", "nul-in-text"],

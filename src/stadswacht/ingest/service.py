@@ -43,7 +43,7 @@ from stadswacht.ingest.metrics import (
 )
 from stadswacht.ingest.ratelimit import TokenBuckets
 from stadswacht.ingest.registry import DeviceRegistry
-from stadswacht.ingest.signing import canonical_json, verify_bytes
+from stadswacht.ingest.signing import verify_bytes, verify_canonical
 from stadswacht.model import DeadLetter, DeviceKind, StoredReading
 from stadswacht.model.reading import READING_KINDS, parse_time_ns
 from stadswacht.store.base import Store
@@ -305,24 +305,26 @@ class Ingestor:
         if need_sig:
             body = {k: item[k] for k in ("device", "seq", "time", "kind", "values")}
             try:
-                data = canonical_json(body)
+                verified = verify_canonical(key, body, item["sig"])
             except (TypeError, ValueError) as exc:
                 raise InvalidReading("malformed", f"cannot canonicalise: {exc}") from None
+            if verified is None:
+                raise InvalidReading(
+                    "bad_signature",
+                    f"signature does not verify with the key of {device_id!r} "
+                    f"(key version {device.key_version}); sign the RFC 8785 form without 'sig'",
+                )
+            data = verified
             if len(data) > self.settings.max_reading_bytes:
                 raise InvalidReading(
                     "too_large",
                     f"reading of {len(data)} bytes exceeds the limit of "
                     f"{self.settings.max_reading_bytes}; send large data another way",
                 )
-            if not verify_bytes(key, data, item["sig"]):
-                raise InvalidReading(
-                    "bad_signature",
-                    f"signature does not verify with the key of {device_id!r} "
-                    f"(key version {device.key_version}); sign the RFC 8785 form without 'sig'",
-                )
             sig: str = item["sig"]
         else:
             sig = gateway_tag or ""
+            data = b""
 
         try:
             time_ns = parse_time_ns(t)
@@ -350,7 +352,7 @@ class Ingestor:
                 "too_old",
                 f"time {t} is {-ahead:.0f} s old (allowed {self.settings.max_reading_age_s:.0f} s)",
             )
-        return StoredReading.model_construct(
+        return StoredReading(
             id=None,
             device=device_id,
             seq=seq,
@@ -362,6 +364,7 @@ class Ingestor:
             area=device.area,
             sig=sig,
             received_us=now_us,
+            values_json=_values_json(data),
         )
 
     def _expand_gateway(
@@ -518,8 +521,7 @@ class Ingestor:
 
     def _publish(self, stored: list[StoredReading]) -> None:
         items = [
-            (reading_subject(s.area, s.kind), s.model_dump_json().encode(), f"{s.device}:{s.seq}")
-            for s in stored
+            (reading_subject(s.area, s.kind), s.to_json(), f"{s.device}:{s.seq}") for s in stored
         ]
         for attempt in range(3):
             try:
@@ -610,3 +612,16 @@ def _reading_text(r: StoredReading) -> str:
         },
         separators=(",", ":"),
     )
+
+
+def _values_json(canonical: bytes) -> str | None:
+    """The ``values`` member of a checked reading's canonical form, as JSON text.
+
+    RFC 8785 sorts members, so ``values`` is the last one; and in a reading that passed every
+    check, ``device``, ``kind``, ``seq`` and ``time`` cannot contain ``,"values":``, so its
+    first occurrence is the member itself. Saves serialising the values again for storage.
+    """
+    i = canonical.find(b',"values":')
+    if i < 0:
+        return None
+    return canonical[i + 10 : -1].decode("utf-8")

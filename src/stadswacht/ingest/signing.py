@@ -40,10 +40,12 @@ __all__ = [
     "sign_bytes",
     "sign_reading",
     "verify_bytes",
+    "verify_canonical",
     "verify_reading",
 ]
 
 _EXACT_INT = 2**53
+_SIG = re.compile(r"[A-Za-z0-9_-]{86}")
 
 
 class _Fallback(Exception):
@@ -87,10 +89,13 @@ def _normalise(value: Any) -> Any:
 # floats ("1.0"), exponents ("1e-07"), integers beyond 2^53 (16+ digits). A match inside a
 # string is harmless: it only sends that value down the slower exact path.
 _RISKY = re.compile(r"\d\.0(?![0-9])|[0-9][eE]|[0-9]{16,}")
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
 
 
 def canonical_json(obj: Any) -> bytes:
-    """Serialise ``obj`` by RFC 8785 (JSON Canonicalization Scheme).
+    """Serialise ``obj`` by RFC 8785 (JSON Canonicalization Scheme), exactly.
 
     Ordinary readings take a fast path through the C JSON encoder; any output where the two
     could differ (integral floats, exponents, very large integers, non-ASCII text whose sort
@@ -100,15 +105,17 @@ def canonical_json(obj: Any) -> bytes:
     b'{"a":[0.5,"\\xc3\\xa9"],"b":1,"c":1e-7}'
     """
     try:
-        text = json.dumps(
-            obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-        )
+        text = _ENCODER.encode(obj)
     except TypeError:
         raise
     except ValueError as exc:
         raise ValueError(f"cannot serialise in JSON: {exc}") from None
     if text.isascii() and _RISKY.search(text) is None:
         return text.encode("ascii")
+    return _exact(obj)
+
+
+def _exact(obj: Any) -> bytes:
     try:
         norm = _normalise(obj)
     except _Fallback:
@@ -116,6 +123,39 @@ def canonical_json(obj: Any) -> bytes:
     return json.dumps(norm, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
         "utf-8", "surrogatepass"
     )
+
+
+def verify_canonical(key: Ed25519PublicKey, obj: Any, sig: str) -> bytes | None:
+    """Verify ``sig`` over the RFC 8785 form of ``obj``; the verified bytes, or None.
+
+    The hot path of ingest. It first tries the C encoder's sorted, compact output without
+    checking whether it is exactly RFC 8785, and only if that does not verify computes the
+    exact form and tries again. Accepting either is safe: both are serialisations that parse
+    to exactly ``obj``, so a signature over either commits the device to the same reading.
+    Only values where the two differ (exponents, integers beyond 2^53, non-ASCII key order)
+    cost a second verification; integral floats, which are common, are normalised first.
+
+    Raises:
+        ValueError: ``obj`` cannot be serialised as JSON (NaN, infinity, lone surrogates).
+        TypeError: ``obj`` holds something that is not JSON.
+    """
+    try:
+        text = _ENCODER.encode(obj)
+    except ValueError as exc:
+        raise ValueError(f"cannot serialise in JSON: {exc}") from None
+    if ".0," in text or ".0}" in text or ".0]" in text:
+        exact = _exact(obj)
+        return exact if verify_bytes(key, exact, sig) else None
+    try:
+        fast = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"cannot serialise in JSON: {exc}") from None
+    if verify_bytes(key, fast, sig):
+        return fast
+    exact = _exact(obj)
+    if exact != fast and verify_bytes(key, exact, sig):
+        return exact
+    return None
 
 
 def b64url(data: bytes) -> str:
@@ -164,12 +204,18 @@ def sign_bytes(key: Ed25519PrivateKey, data: bytes) -> str:
 
 
 def verify_bytes(key: Ed25519PublicKey, data: bytes, sig: str) -> bool:
-    """Whether ``sig`` (base64url) is ``key``'s signature of ``data``."""
+    """Whether ``sig`` (base64url) is ``key``'s signature of ``data``.
+
+    Only the one canonical spelling is accepted (86 base64url characters, no padding):
+    a decoder that skipped stray characters would let one signature be written many ways.
+    """
+    if not isinstance(sig, str) or _SIG.fullmatch(sig) is None:
+        return False
     try:
         raw = decode_b64url(sig)
     except (ValueError, TypeError):
         return False
-    if len(raw) != 64:
+    if len(raw) != 64 or b64url(raw) != sig:
         return False
     try:
         key.verify(raw, data)

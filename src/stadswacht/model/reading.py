@@ -14,7 +14,10 @@ Each kind validates its own values (fields, units, ranges):
 
 from __future__ import annotations
 
+import json
 import math
+import re
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -27,7 +30,6 @@ from pydantic import (
     model_validator,
 )
 
-from stadswacht.model.area import AgencyId, AreaId
 from stadswacht.model.device import DeviceId
 
 __all__ = [
@@ -266,22 +268,75 @@ class Reading(BaseModel):
         return parse_time_ns(self.time)
 
 
-class StoredReading(BaseModel):
-    """A reading that was accepted, as the store and the bus carry it."""
+_PLAIN = re.compile(r"[A-Za-z0-9_.:+\-]*")
 
-    model_config = ConfigDict(frozen=True)
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredReading:
+    """A reading that was accepted, as the store and the bus carry it.
+
+    A plain dataclass, not a pydantic model: it is made once per reading on the ingest hot
+    path from values that were already checked (pydantic still validates and serialises it
+    where it crosses the API).
+    """
 
     id: int | None = None
-    device: DeviceId
+    device: str
     seq: int
     time: str
     time_us: int
-    kind: ReadingKind
+    kind: str
     values: dict[str, Any]
-    agency: AgencyId
-    area: AreaId | None
+    agency: str
+    area: str | None
     sig: str
     received_us: int
+    values_json: str | None = field(default=None, compare=False, repr=False)
+    """``values`` as compact JSON, when ingest already has it (saves serialising twice)."""
+
+    def values_text(self) -> str:
+        """``values`` as compact JSON."""
+        if self.values_json is not None:
+            return self.values_json
+        return json.dumps(self.values, separators=(",", ":"))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The reading as a JSON-ready dict (what the bus and the API carry)."""
+        return {
+            "id": self.id,
+            "device": self.device,
+            "seq": self.seq,
+            "time": self.time,
+            "time_us": self.time_us,
+            "kind": self.kind,
+            "values": self.values,
+            "agency": self.agency,
+            "area": self.area,
+            "sig": self.sig,
+            "received_us": self.received_us,
+        }
+
+    def to_json(self) -> bytes:
+        """The reading as compact JSON bytes (the keys of :meth:`as_dict`).
+
+        >>> StoredReading(id=7, device="d1", seq=1, time="2026-11-25T02:13:07.000001Z",
+        ...               time_us=1, kind="power", values={"on": True}, agency="police",
+        ...               area=None, sig="c2ln", received_us=2).to_json()[:40]
+        b'{"id":7,"device":"d1","seq":1,"time":"20'
+        """
+        if _PLAIN.fullmatch(
+            f"{self.device}{self.time}{self.kind}{self.agency}{self.area or ''}{self.sig}"
+        ):
+            # Ids, times, kinds and base64url need no JSON escaping: compose directly.
+            area = "null" if self.area is None else f'"{self.area}"'
+            ident = "null" if self.id is None else str(int(self.id))
+            return (
+                f'{{"id":{ident},"device":"{self.device}","seq":{int(self.seq)},'
+                f'"time":"{self.time}","time_us":{int(self.time_us)},"kind":"{self.kind}",'
+                f'"values":{self.values_text()},"agency":"{self.agency}","area":{area},'
+                f'"sig":"{self.sig}","received_us":{int(self.received_us)}}}'
+            ).encode()
+        return json.dumps(self.as_dict(), separators=(",", ":")).encode()
 
 
 class DeadLetter(BaseModel):

@@ -24,6 +24,7 @@ Every psycopg error (and a value psycopg cannot adapt) is translated to
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -126,7 +127,7 @@ def _opt_text(value: str | None) -> str | None:
 
 
 def _reading_from_row(row: Sequence[Any]) -> StoredReading:
-    return StoredReading.model_construct(
+    return StoredReading(
         id=row[0], device=row[1], seq=row[2], time=row[3], time_us=row[4], kind=row[5],
         values=json.loads(row[6]), agency=row[7], area=row[8], sig=row[9], received_us=row[10],
     )  # fmt: skip
@@ -417,7 +418,7 @@ class PostgresStore(Store):
                             )  # fmt: skip
                     cur.execute(_INSERT_BATCH)
                     for row_id, device, seq in cur.fetchall():
-                        inserted.append(batch[(device, seq)].model_copy(update={"id": row_id}))
+                        inserted.append(dataclasses.replace(batch[(device, seq)], id=row_id))
             if dead_letters:
                 conn.execute(
                     _INSERT_DEAD_LETTERS,

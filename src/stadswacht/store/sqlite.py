@@ -50,7 +50,7 @@ _READING_COLS = "id, device, seq, time, time_us, kind, vals, agency, area, sig, 
 
 
 def _reading_from_row(row: Sequence[Any]) -> StoredReading:
-    return StoredReading.model_construct(
+    return StoredReading(
         id=row[0],
         device=row[1],
         seq=row[2],
@@ -298,7 +298,7 @@ class SQLiteStore(Store):
                                     r.time,
                                     r.time_us,
                                     r.kind,
-                                    json.dumps(r.values, separators=(",", ":")),
+                                    r.values_text(),
                                     r.agency,
                                     r.area,
                                     r.sig,
@@ -310,7 +310,7 @@ class SQLiteStore(Store):
                         last = c.execute("SELECT last_insert_rowid()").fetchone()[0]
                         first = last - len(fresh) + 1
                         inserted = [
-                            StoredReading.model_construct(
+                            StoredReading(
                                 id=first + i,
                                 device=r.device,
                                 seq=r.seq,
