@@ -283,8 +283,9 @@ class Ingestor:
         )
         if not isinstance(device_id, str) or not device_id:
             raise InvalidReading("malformed", "device must be a non-empty string")
-        if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < 2**63:
-            raise InvalidReading("malformed", f"seq must be an integer 0..2^63-1, got {seq!r}")
+        if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < 2**53:
+            # 2^53: the largest integer every JSON implementation (and RFC 8785) reads exactly.
+            raise InvalidReading("malformed", f"seq must be an integer 0..2^53-1, got {seq!r}")
         if not isinstance(t, str):
             raise InvalidReading("malformed", "time must be an RFC 3339 string")
         if not isinstance(values, dict):

@@ -243,7 +243,11 @@ class Reading(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     device: DeviceId
-    seq: int = Field(ge=0, lt=2**63)
+    seq: int = Field(
+        ge=0,
+        lt=2**53,
+        description="Per-device sequence number, below 2^53 so every JSON implementation reads it exactly",
+    )
     time: str
     kind: ReadingKind
     values: dict[str, Any]
