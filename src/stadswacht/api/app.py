@@ -1,7 +1,8 @@
 """The HTTP API: FastAPI with OpenAPI docs at ``/docs``.
 
 Every route needs a user's bearer token, except ``POST /v1/readings`` (each reading is signed
-by its device, which is its authentication), the login itself, and the liveness probes.
+by its device, which is its authentication), the login itself, the liveness probes, and the
+API's own description (``/docs``, ``/openapi.json``: public, as the source is).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from stadswacht import __version__
 from stadswacht.api.routes import areas, auth, deadletters, devices, health, readings, stream
@@ -63,6 +64,11 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 
     for module in (auth, devices, readings, areas, deadletters, stream, health):
         app.include_router(module.router)
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        # Until the operator dashboard is served here, send people to the API docs.
+        return RedirectResponse("/docs")
 
     def _error(code: int, exc: Exception, **headers: str) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=code, headers=headers or None)
