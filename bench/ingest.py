@@ -3,7 +3,7 @@ latency of the live stream, and the server's memory with 10,000 devices.
 
 Run from the repository root::
 
-    .venv/bin/python bench/ingest.py                 # everything, about 3 minutes on 2 cores
+    .venv/bin/python bench/ingest.py                 # everything, about 1.5 minutes on 2 cores
     .venv/bin/python bench/ingest.py --quick         # small counts: a smoke run
     .venv/bin/python bench/ingest.py --only mqtt_sqlite --only latency
 
