@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 
 import jwt
 from argon2 import PasswordHasher
@@ -21,7 +22,14 @@ from stadswacht.store.base import Store
 __all__ = ["Principal", "create_user", "issue_token", "login", "read_token", "require"]
 
 _HASHER = PasswordHasher()
-_DUMMY_HASH = _HASHER.hash("timing-equaliser")
+
+
+@cache
+def _dummy_hash() -> str:
+    # Made on first use, not at import: an Argon2 hash costs 64 MiB of memory for a moment.
+    return _HASHER.hash("timing-equaliser")
+
+
 _ALGORITHM = "HS256"
 
 
@@ -66,7 +74,7 @@ def login(store: Store, name: str, password: str) -> User:
         user = store.get_user(name)
         stored = user.password_hash
     except UnknownUser:
-        user, stored = None, _DUMMY_HASH
+        user, stored = None, _dummy_hash()
     try:
         _HASHER.verify(stored, password)
     except (VerificationError, InvalidHashError):

@@ -246,7 +246,7 @@ class Reading(BaseModel):
     seq: int = Field(
         ge=0,
         lt=2**53,
-        description="Per-device sequence number, below 2^53 so every JSON implementation reads it exactly",
+        description="Per-device sequence number, below 2^53 (read exactly by any JSON parser)",
     )
     time: str
     kind: ReadingKind

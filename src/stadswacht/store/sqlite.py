@@ -322,6 +322,7 @@ class SQLiteStore(Store):
                                 area=r.area,
                                 sig=r.sig,
                                 received_us=r.received_us,
+                                values_json=r.values_json,
                             )
                             for i, r in enumerate(fresh)
                         ]
