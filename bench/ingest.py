@@ -69,14 +69,14 @@ from stadswacht.api.auth import create_user  # noqa: E402
 from stadswacht.client.gateway import seal  # noqa: E402
 from stadswacht.config import Settings  # noqa: E402
 from stadswacht.ingest.mqtt import gateway_topic, reading_topic  # noqa: E402
-from stadswacht.ingest.signing import (  # noqa: E402
+from stadswacht.model import DeviceKind, Position, Role, format_time  # noqa: E402
+from stadswacht.model.reading import parse_time_ns  # noqa: E402
+from stadswacht.model.signing import (  # noqa: E402
     canonical_json,
     generate_key,
     public_key_b64,
     sign_reading,
 )
-from stadswacht.model import DeviceKind, Position, Role, format_time  # noqa: E402
-from stadswacht.model.reading import parse_time_ns  # noqa: E402
 from stadswacht.pipeline import Platform  # noqa: E402
 
 PARTS = (

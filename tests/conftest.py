@@ -13,8 +13,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from stadswacht.config import Settings
-from stadswacht.ingest.signing import load_private_key, sign_reading
 from stadswacht.model import DeviceKind, Position, format_time
+from stadswacht.model.signing import load_private_key, sign_reading
 from stadswacht.pipeline import Platform
 
 

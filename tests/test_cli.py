@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from stadswacht.cli import app
 from stadswacht.config import get_settings
-from stadswacht.ingest.signing import load_private_key, sign_reading
+from stadswacht.model.signing import load_private_key, sign_reading
 from stadswacht.pipeline import Platform
 
 runner = CliRunner()

@@ -22,8 +22,8 @@ import pytest
 
 from stadswacht.bus.nats import NatsBus
 from stadswacht.config import Settings
-from stadswacht.ingest.signing import load_private_key
 from stadswacht.model import Position
+from stadswacht.model.signing import load_private_key
 from stadswacht.pipeline import Platform
 from tests.conftest import FakeDevice
 from tests.support.nats import nats_server

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 
 from stadswacht.errors import AlreadyExists
-from stadswacht.ingest.signing import load_private_key, sign_reading
 from stadswacht.model import Agency, Area, DeviceKind, Position, format_time
+from stadswacht.model.signing import load_private_key, sign_reading
 from stadswacht.pipeline import Platform
 
 __all__ = ["DEMO_AREA", "seed_demo", "stream_demo"]

@@ -80,7 +80,7 @@ def test_integrator_registers_device_and_it_sends(client: TestClient) -> None:
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["device"]["agency"] == "municipality" and body["private_key"]
-    from stadswacht.ingest.signing import load_private_key
+    from stadswacht.model.signing import load_private_key
 
     dev = FakeDevice("iz-wx-09", load_private_key(body["private_key"]))
     batch = [dev.reading(), dev.reading(values={"temperature_c": 999}), "junk"]

@@ -15,7 +15,7 @@ import pytest
 from stadswacht.client import Answer, DeviceClient, HttpTransport, Rejected, Transport
 from stadswacht.client.base import Item
 from stadswacht.errors import InvalidReading, TransportError
-from stadswacht.ingest.signing import load_private_key, load_public_key, verify_reading
+from stadswacht.model.signing import load_private_key, load_public_key, verify_reading
 from tests.client.conftest import FAST, Api, api_settings
 
 

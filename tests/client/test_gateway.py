@@ -11,8 +11,8 @@ import pytest
 from stadswacht.client import Answer, GatewayClient, HttpTransport, Transport
 from stadswacht.client.base import Item
 from stadswacht.errors import TransportError
-from stadswacht.ingest.signing import generate_key, private_key_b64
 from stadswacht.model import DeviceKind
+from stadswacht.model.signing import generate_key, private_key_b64
 from tests.client.conftest import FAST, Api
 
 

@@ -20,7 +20,9 @@ from stadswacht.client import Answer, seal
 from stadswacht.config import Settings
 from stadswacht.errors import InvalidReading
 from stadswacht.ingest.service import Ingestor
-from stadswacht.ingest.signing import (
+from stadswacht.model import DeviceKind, Position
+from stadswacht.model.reading import READING_KINDS, parse_time_ns
+from stadswacht.model.signing import (
     canonical_json,
     load_private_key,
     load_public_key,
@@ -29,8 +31,6 @@ from stadswacht.ingest.signing import (
     verify_bytes,
     verify_reading,
 )
-from stadswacht.model import DeviceKind, Position
-from stadswacht.model.reading import READING_KINDS, parse_time_ns
 from stadswacht.pipeline import Platform
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "device-protocol.md"

@@ -44,8 +44,8 @@ from stadswacht.ingest.broker import (
     write_acl_file,
 )
 from stadswacht.ingest.mqtt import MqttIngest, gateway_topic, reading_topic
-from stadswacht.ingest.signing import generate_key, public_key_b64, sign_bytes, sign_reading
 from stadswacht.model import DeviceKind, Position, format_time
+from stadswacht.model.signing import generate_key, public_key_b64, sign_bytes, sign_reading
 from stadswacht.pipeline import Platform
 from stadswacht.store.base import ReadingQuery
 from tests.conftest import FakeDevice

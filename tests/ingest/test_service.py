@@ -11,8 +11,8 @@ from typing import Any
 
 from stadswacht.config import Settings
 from stadswacht.ingest.service import Ingestor, parse_body
-from stadswacht.ingest.signing import b64url, generate_key, sign_bytes, sign_reading
 from stadswacht.model import DeviceKind
+from stadswacht.model.signing import b64url, generate_key, sign_bytes, sign_reading
 from stadswacht.pipeline import Platform
 from stadswacht.store.base import ReadingQuery
 from tests.conftest import FakeDevice, ago

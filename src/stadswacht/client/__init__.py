@@ -8,7 +8,7 @@ times and sequence numbers, in order. Sequence numbers of a device strictly incr
 restarts too. Transport failures, 429 and 5xx are retried with exponential back-off and full
 jitter (honouring ``Retry-After``); a reading the platform rejects is never sent again (except
 ``rate_limited``): it is reported. The client imports ``model`` and the pure signing functions
-of ``ingest.signing``, nothing that does platform I/O.
+of ``model.signing``, nothing that does platform I/O.
 
 A sensor in ten lines::
 

@@ -1,7 +1,7 @@
 """The device client: a sensor makes, signs, queues and sends its own readings.
 
 >>> from stadswacht.errors import TransportError
->>> from stadswacht.ingest.signing import generate_key
+>>> from stadswacht.model.signing import generate_key
 >>> class Nowhere:  # a transport that cannot reach the platform
 ...     def send(self, items): raise TransportError("offline")
 ...     def close(self): pass
@@ -28,9 +28,9 @@ from stadswacht.client.base import Item, Rejected, SendReport, Transport
 from stadswacht.client.buffer import Buffer
 from stadswacht.client.sender import Sender
 from stadswacht.errors import InvalidReading
-from stadswacht.ingest.signing import load_private_key, public_key_b64, sign_reading
 from stadswacht.model.device import DeviceId
 from stadswacht.model.reading import READING_KINDS, format_time, parse_time_ns
+from stadswacht.model.signing import load_private_key, public_key_b64, sign_reading
 
 __all__ = ["DeviceClient", "check_device_id", "make_reading"]
 

@@ -12,7 +12,7 @@ as its tag, so an envelope that must be sent again is sent byte for byte as it w
 ``replay``). The envelope is therefore kept with its readings in the buffer until answered.
 
 >>> from stadswacht.errors import TransportError
->>> from stadswacht.ingest.signing import generate_key
+>>> from stadswacht.model.signing import generate_key
 >>> class Nowhere:
 ...     def send(self, items): raise TransportError("offline")
 ...     def close(self): pass
@@ -41,7 +41,7 @@ from stadswacht.client.buffer import Buffer, Entry
 from stadswacht.client.device import check_device_id, make_reading
 from stadswacht.client.sender import Sender
 from stadswacht.errors import InvalidReading
-from stadswacht.ingest.signing import load_private_key, public_key_b64, sign_bytes
+from stadswacht.model.signing import load_private_key, public_key_b64, sign_bytes
 
 __all__ = ["GatewayClient", "seal"]
 
@@ -49,7 +49,7 @@ __all__ = ["GatewayClient", "seal"]
 def seal(key: Ed25519PrivateKey, gateway_id: str, readings: Sequence[Item]) -> Item:
     """The envelope that carries ``readings`` (without their own ``sig``) for a gateway.
 
-    >>> from stadswacht.ingest.signing import generate_key
+    >>> from stadswacht.model.signing import generate_key
     >>> env = seal(generate_key(), "gw-01", [{"device": "cnt-01", "seq": 1}])
     >>> env["gateway"], env["payload"]
     ('gw-01', '{"readings":[{"device":"cnt-01","seq":1}]}')

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from stadswacht.ingest.registry import DeviceRegistry, Registration
 from stadswacht.ingest.service import BatchResult, Ingestor, Rejection, parse_body
-from stadswacht.ingest.signing import canonical_json, sign_reading, verify_reading
 
 __all__ = [
     "BatchResult",
@@ -18,8 +17,5 @@ __all__ = [
     "Ingestor",
     "Registration",
     "Rejection",
-    "canonical_json",
     "parse_body",
-    "sign_reading",
-    "verify_reading",
 ]

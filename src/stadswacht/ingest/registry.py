@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from stadswacht.errors import InvalidReading, UnknownDevice
-from stadswacht.ingest.signing import generate_key, load_public_key, private_key_b64, public_key_b64
 from stadswacht.model import Device, DeviceKind, DeviceStatus, Position
+from stadswacht.model.signing import generate_key, load_public_key, private_key_b64, public_key_b64
 from stadswacht.store.base import Store
 
 __all__ = ["DeviceRegistry", "Registration"]

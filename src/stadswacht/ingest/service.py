@@ -43,9 +43,9 @@ from stadswacht.ingest.metrics import (
 )
 from stadswacht.ingest.ratelimit import TokenBuckets
 from stadswacht.ingest.registry import DeviceRegistry
-from stadswacht.ingest.signing import verify_bytes, verify_canonical
 from stadswacht.model import DeadLetter, DeviceKind, StoredReading
 from stadswacht.model.reading import READING_KINDS, parse_time_ns
+from stadswacht.model.signing import verify_bytes, verify_canonical
 from stadswacht.store.base import Store
 
 __all__ = ["BatchResult", "Ingestor", "Rejection", "parse_body"]

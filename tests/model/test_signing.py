@@ -10,7 +10,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stadswacht.ingest.signing import (
+from stadswacht.model.signing import (
     canonical_json,
     generate_key,
     load_private_key,
@@ -80,7 +80,7 @@ def test_any_change_breaks_the_signature_and_key_roundtrip() -> None:
 @settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "200")), deadline=None)
 @given(json_values)
 def test_verify_canonical_accepts_exactly_what_the_reference_signs(value: Any) -> None:
-    from stadswacht.ingest.signing import sign_bytes, verify_canonical
+    from stadswacht.model.signing import sign_bytes, verify_canonical
 
     try:
         exact = rfc8785.dumps(value)
@@ -93,7 +93,7 @@ def test_verify_canonical_accepts_exactly_what_the_reference_signs(value: Any) -
 
 
 def test_integral_floats_and_exponents_on_the_wire_verify() -> None:
-    from stadswacht.ingest.signing import sign_bytes, verify_canonical
+    from stadswacht.model.signing import sign_bytes, verify_canonical
 
     key = generate_key()
     body = json.loads('{"values": {"a": 12.0, "b": 1e-7, "c": 1E21}, "seq": 9007199254740991}')

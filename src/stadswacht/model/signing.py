@@ -1,5 +1,8 @@
 """Ed25519 signatures over the RFC 8785 (JSON Canonicalization Scheme) form of a reading.
 
+Part of the model because it is the wire protocol's own rule: the platform's ingest verifies
+with it and a device (``stadswacht.client``) signs with it. Pure functions, no I/O.
+
 A device signs the reading object without its ``sig`` member; the signature travels as
 base64url without padding. A gateway signs the exact bytes of a batch body instead (see
 ``docs/device-protocol.md``).
