@@ -79,7 +79,11 @@ bounds it (a session nobody resumes for that long is dropped)."""
 
 DEFAULT_RECEIVE_MAXIMUM = 1000
 """Unacknowledged QoS 1 messages the broker may have in flight to us (MQTT v5 Receive
-Maximum). It bounds one batch, the memory held here and the redeliveries after a crash."""
+Maximum). It is meant to bound one batch, the memory held here and the redeliveries after a
+crash; but Mosquitto 2.0.11 (Debian 12) was measured sending far more once acknowledgements
+flow (31,835 unacknowledged with a window of 1,000), so with that broker none of the three is
+bounded by it. Nothing is lost either way: every message is still acknowledged only after
+its commit."""
 
 
 def reading_topic(device_id: str) -> str:
