@@ -83,8 +83,11 @@ async def post_readings(request: Request, platform: PlatformDep) -> Any:
     """
     client = request.client.host if request.client else "?"
     if not request.app.state.ip_limiter.take(client):
+        wait = request.app.state.ip_limiter.retry_after(client)
         raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS, "too many requests from this address"
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many requests from this address; retry in {wait:.1f} s",
+            headers={"Retry-After": str(max(1, round(wait)))},
         )
     settings = platform.settings
     body = await _read_body(request, settings.max_body_bytes)
@@ -126,7 +129,12 @@ async def query_readings(
     after_id: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> ReadingPage:
-    """Readings of the caller's agency, filtered, in arrival order."""
+    """Readings of the caller's agency, filtered, in arrival order.
+
+    Pages follow ids. With several ingest processes on PostgreSQL, a row can become visible
+    after a reader has paged past its id (ids are handed out at insert, rows appear at
+    commit): to follow new readings, use the live stream, not polling by id.
+    """
     q = ReadingQuery(
         device=device,
         kind=kind,
