@@ -553,19 +553,7 @@ class Ingestor:
             f"(burst {self.settings.device_rate_burst:g}); retry in "
             f"{self.rates.retry_after(r.device):.1f} s"
         )
-        c.result.rejected.append(Rejection(c.index, "rate_limited", msg, r.device, r.seq))
-        dead.append(
-            DeadLetter(
-                received_us=now_us,
-                reason="rate_limited",
-                message=msg,
-                device=r.device,
-                seq=r.seq,
-                transport=transport,
-                source=source,
-                payload=_reading_text(r),
-            )
-        )
+        self._refuse(c.result, dead, c, "rate_limited", msg, transport, source, now_us)
 
     def _replay(
         self,
@@ -585,12 +573,27 @@ class Ingestor:
             else "a different reading with this sequence number is already stored"
         )
         msg = f"sequence {r.seq} of device {r.device!r} was already used: {why}"
-        result.rejected.append(Rejection(c.index, "replay", msg, r.device, r.seq))
+        self._refuse(result, dead, c, "replay", msg, transport, source, now_us)
+
+    def _refuse(
+        self,
+        result: BatchResult,
+        dead: list[DeadLetter],
+        c: _Candidate,
+        reason: str,
+        message: str,
+        transport: Transport,
+        source: str | None,
+        now_us: int,
+    ) -> None:
+        """Reject a reading that passed its checks (replay, rate limit) and dead-letter it."""
+        r = c.reading
+        result.rejected.append(Rejection(c.index, reason, message, r.device, r.seq))
         dead.append(
             DeadLetter(
                 received_us=now_us,
-                reason="replay",
-                message=msg,
+                reason=reason,
+                message=message,
                 device=r.device,
                 seq=r.seq,
                 transport=transport,
