@@ -157,3 +157,38 @@ def test_send_a_csv_file_as_a_device(tmp_path: Path) -> None:
     assert "accepted 2" in r.output and "rejected 0" in r.output
     assert platform.store.count_readings() == 2
     platform.store.close()
+
+
+def test_broker_credentials_follow_the_registry(tmp_path: Path) -> None:
+    from stadswacht.ingest.broker import check_password, read_password_file
+
+    pw, acl = tmp_path / "password_file", tmp_path / "acl_file"
+    for dev in ("iz-ac-01", "iz-ac-02"):
+        r = runner.invoke(
+            app,
+            [
+                "device",
+                "add",
+                dev,
+                "--kind",
+                "acoustic",
+                "--lat",
+                "52.09",
+                "--lon",
+                "4.28",
+                "--agency",
+                "police",
+            ],
+        )
+        assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["broker", "password", "iz-ac-01", "--password-file", str(pw)])
+    assert r.exit_code == 0, r.output
+    match = re.search(r"broker password\s+(\S+)", r.output)
+    assert match is not None
+    assert check_password(read_password_file(pw)["iz-ac-01"], match.group(1))
+    assert runner.invoke(app, ["device", "remove", "iz-ac-01"]).exit_code == 0
+    r = runner.invoke(app, ["broker", "sync", "--password-file", str(pw), "--acl-file", str(acl)])
+    assert r.exit_code == 0, r.output
+    assert "iz-ac-01" not in read_password_file(pw)
+    text = acl.read_text()
+    assert "topic write stadswacht/v1/readings/iz-ac-02" in text and "iz-ac-01" not in text

@@ -36,9 +36,13 @@ app = typer.Typer(
 device_app = typer.Typer(help="Register and manage devices.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage users of the API and dashboard.", no_args_is_help=True)
 ingest_app = typer.Typer(help="Run ingest workers.", no_args_is_help=True)
+broker_app = typer.Typer(
+    help="Mosquitto credentials and ACL for the registered devices.", no_args_is_help=True
+)
 app.add_typer(device_app, name="device")
 app.add_typer(user_app, name="user")
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(broker_app, name="broker")
 
 console = Console()
 err = Console(stderr=True)
@@ -308,6 +312,56 @@ def ingest_mqtt() -> None:
     if not settings.mqtt_url:
         raise _fail(StadswachtError("set STADSWACHT_MQTT_URL, e.g. mqtt://127.0.0.1:1883"))
     sys.exit(mqtt.main())
+
+
+# --- broker ------------------------------------------------------------------------------
+_PASSWORD_FILE = typer.Option(help="Mosquitto password file (see deploy/mosquitto/)")
+_ACL_FILE = typer.Option(help="Mosquitto ACL file (see deploy/mosquitto/)")
+
+
+@broker_app.command("password")
+def broker_password(
+    device_id: str,
+    password_file: Annotated[Path, _PASSWORD_FILE] = Path("deploy/mosquitto/password_file"),
+) -> None:
+    """Give a device a new broker password (shown once; the file keeps only its hash)."""
+    from stadswacht.ingest import broker
+
+    platform = _platform()
+    try:
+        device = platform.registry.get(device_id)
+        password = broker.create_device_password(password_file, device)
+    except (StadswachtError, OSError) as exc:
+        raise _fail(exc) from exc
+    finally:
+        asyncio.run(platform.close())
+    console.print(f"broker user      {broker.broker_username(device)}")
+    console.print(f"broker password  [bold yellow]{password}[/bold yellow] (shown once)")
+    console.print("reload the broker to apply: kill -HUP <mosquitto pid>")
+
+
+@broker_app.command("sync")
+def broker_sync(
+    password_file: Annotated[Path, _PASSWORD_FILE] = Path("deploy/mosquitto/password_file"),
+    acl_file: Annotated[Path, _ACL_FILE] = Path("deploy/mosquitto/acl_file"),
+) -> None:
+    """Write the ACL from the registry and drop passwords of decommissioned devices."""
+    from stadswacht.ingest import broker
+
+    platform = _platform()
+    try:
+        devices = platform.registry.list()
+        removed = broker.sync_password_file(password_file, devices)
+        broker.write_acl_file(acl_file, devices)
+    except (StadswachtError, OSError) as exc:
+        raise _fail(exc) from exc
+    finally:
+        asyncio.run(platform.close())
+    active = sum(d.status.value == "active" for d in devices)
+    console.print(f"ACL for {active} active devices written to {acl_file}")
+    if removed:
+        console.print(f"removed broker users: {', '.join(removed)}")
+    console.print("reload the broker to apply: kill -HUP <mosquitto pid>")
 
 
 # --- sending -------------------------------------------------------------------------------
