@@ -3,8 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+WEB_VENDOR := src/stadswacht/web/static/vendor
+MAPLIBRE_DIST := node_modules/maplibre-gl/dist
 
-.PHONY: run test lint typecheck pytest system-deps bench clean
+.DEFAULT_GOAL := all
+
+.PHONY: all run test lint typecheck pytest system-deps bench clean web
+
+all: $(STAMP) web
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,8 +18,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
+## The dashboard's map library, from npm (package-lock.json), copied next to the web files.
+web: $(WEB_VENDOR)/.installed
+
+$(WEB_VENDOR)/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	mkdir -p $(WEB_VENDOR)
+	cp $(MAPLIBRE_DIST)/maplibre-gl.mjs $(MAPLIBRE_DIST)/maplibre-gl-worker.mjs $(MAPLIBRE_DIST)/maplibre-gl.css $(WEB_VENDOR)/
+	touch $@
+
 ## Start the platform on embedded defaults (SQLite, in-process bus) with the demo district.
-run: $(STAMP)
+run: $(STAMP) web
 	STADSWACHT_ENV=development $(BIN)/stadswacht demo
 
 system-deps:
@@ -26,7 +41,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) system-deps
+pytest: $(STAMP) system-deps web
 	$(BIN)/python -m pytest -q --timeout=600
 
 ## Install what the tests need (Python and Debian packages), lint, type-check and test.
@@ -36,4 +51,4 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/ingest.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache var
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache var node_modules $(WEB_VENDOR)

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests start their own servers from: Mosquitto, NATS,
-# PostgreSQL with PostGIS. Installs only what is missing; never starts or changes services.
+# PostgreSQL with PostGIS; Chromium for the dashboard's browser test; Node.js/npm if missing.
+# Installs only what is missing; never starts or changes services.
 set -euo pipefail
-want=(mosquitto mosquitto-clients nats-server postgresql postgresql-contrib)
+want=(mosquitto mosquitto-clients nats-server postgresql postgresql-contrib chromium)
+# The dashboard's map library comes from npm; a machine may have Node.js from elsewhere.
+command -v npm >/dev/null || want+=(nodejs npm)
 pg_major=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -n 1 || true)
 [[ -n $pg_major ]] && want+=("postgresql-${pg_major}-postgis-3")
 missing=()

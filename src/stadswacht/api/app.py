@@ -2,7 +2,8 @@
 
 Every route needs a user's bearer token, except ``POST /v1/readings`` (each reading is signed
 by its device, which is its authentication), the login itself, the liveness probes, and the
-API's own description (``/docs``, ``/openapi.json``: public, as the source is).
+API's own description (``/docs``, ``/openapi.json``: public, as the source is) and the
+dashboard's static files at ``/`` (its data comes from the API, after login).
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request, status
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from stadswacht import __version__
 from stadswacht.api.routes import areas, auth, deadletters, devices, health, readings, stream
@@ -31,6 +34,9 @@ from stadswacht.pipeline import Platform
 __all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
+"""The dashboard's static files (``stadswacht/web/static``); only these are served."""
 
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
@@ -65,10 +71,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     for module in (auth, devices, readings, areas, deadletters, stream, health):
         app.include_router(module.router)
 
-    @app.get("/", include_in_schema=False)
-    async def home() -> RedirectResponse:
-        # Until the operator dashboard is served here, send people to the API docs.
-        return RedirectResponse("/docs")
+    # The operator dashboard; mounted last, so every route above takes precedence.
+    app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
 
     def _error(code: int, exc: Exception, **headers: str) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=code, headers=headers or None)

@@ -1,0 +1,333 @@
+// The dashboard: login, then the map, the live feed and a sensor's details, fed by the API.
+import * as api from "./api.js";
+import { CONFIG } from "./config.js";
+import { Feed } from "./feed.js";
+import { el, formatAgo, formatClock, formatValues } from "./format.js";
+import { lang, setLang, t, translatePage } from "./i18n.js";
+import { loadMapLibrary, SensorMap } from "./map.js";
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  devices: [],
+  index: new Map(), // device id -> index in devices
+  last: [], // per device: the newest reading seen, or null
+  zones: { type: "FeatureCollection", features: [] },
+  pending: [], // readings received since the last redraw
+  selected: null,
+  recent: [], // newest first, of the selected sensor
+  skewMs: null, // browser clock minus server clock, estimated from the stream
+  lastId: 0,
+  resumeFrom: null,
+  counts: { live: 0, stale: 0, never: 0, off: 0 },
+  map: null,
+  feed: null,
+  stream: null,
+  timers: [],
+};
+window.stadswacht = state; // for the browser test and for operators' consoles
+
+function serverNow() {
+  return Date.now() - (state.skewMs ?? 0);
+}
+
+function sensorState(i) {
+  if (state.devices[i].status !== "active") return "off";
+  const last = state.last[i];
+  if (!last) return "never";
+  return serverNow() - last.received_us / 1000 > CONFIG.staleAfterS * 1000 ? "stale" : "live";
+}
+
+// --- login ---------------------------------------------------------------------------------
+function showLogin(message = "") {
+  stop();
+  $("dashboard").hidden = true;
+  $("login").hidden = false;
+  for (const id of ["conn", "who", "logout"]) $(id).hidden = true;
+  $("login-error").textContent = message;
+  $("username").focus();
+}
+
+async function onLogin(event) {
+  event.preventDefault();
+  $("login-error").textContent = "";
+  try {
+    await api.login($("username").value, $("password").value);
+  } catch (err) {
+    $("login-error").textContent = t("loginFailed", { detail: err.message });
+    return;
+  }
+  $("password").value = "";
+  start();
+}
+
+// --- dashboard -----------------------------------------------------------------------------
+async function start() {
+  $("login").hidden = true;
+  $("dashboard").hidden = false;
+  for (const id of ["conn", "who", "logout"]) $(id).hidden = false;
+  $("who").textContent = api.session()?.user ?? "";
+  state.feed = new Feed($("feed"), { rows: CONFIG.feedRows });
+  const lib = await loadMapLibrary();
+  if (!lib) {
+    mapMessage(t("noMapLib"));
+  } else if (!state.map) {
+    try {
+      state.map = new SensorMap(lib, $("map"), { onSelect: select, describe });
+      await state.map.init();
+    } catch (err) {
+      state.map = null;
+      mapMessage(t("noWebGL", { detail: err.message }));
+    }
+  }
+  try {
+    await loadDevices(true);
+  } catch (err) {
+    if (err instanceof api.Unauthorized) return showLogin(t("sessionExpired"));
+    mapMessage(t("loadFailed", { what: "/v1/devices", detail: err.message }));
+  }
+  openStream();
+  seed();
+  state.timers.push(setInterval(redraw, CONFIG.renderEveryMs), setInterval(tick, 1000));
+}
+
+function stop() {
+  for (const id of state.timers) clearInterval(id);
+  state.timers = [];
+  state.stream?.close();
+  state.stream = null;
+}
+
+function mapMessage(text) {
+  $("map-message").textContent = text;
+  $("map-message").hidden = false;
+}
+
+async function loadDevices(fit) {
+  const [devices, zones] = await Promise.all([api.get("/v1/devices"), api.get("/v1/areas")]);
+  const lastById = new Map(state.devices.map((d, i) => [d.id, state.last[i]]));
+  const selectedId = state.selected === null ? null : state.devices[state.selected].id;
+  state.devices = devices;
+  state.index = new Map(devices.map((d, i) => [d.id, i]));
+  state.last = devices.map((d) => lastById.get(d.id) ?? null);
+  state.zones = zones;
+  if (state.map) {
+    state.map.setZones(zones);
+    state.map.setSensors(devices);
+    if (fit) state.map.fit(devices, zones);
+    devices.forEach((_, i) => state.map.setState(i, sensorState(i)));
+  }
+  state.selected = null;
+  if (selectedId !== null && state.index.has(selectedId)) select(state.index.get(selectedId));
+  tick();
+}
+
+// The newest readings from before the page opened, so the map starts with last values.
+async function seed() {
+  const since = new Date(Date.now() - CONFIG.staleAfterS * 1000).toISOString();
+  try {
+    const page = await api.get("/v1/readings", { since, limit: 10000 });
+    state.pending.unshift(...page.items);
+  } catch (err) {
+    console.warn("could not load recent readings", err);
+  }
+}
+
+function openStream() {
+  setConn("connecting");
+  const es = new EventSource(api.streamUrl());
+  state.stream = es;
+  let fresh = null; // ids received on this connection while a backfill is under way
+  es.addEventListener("ready", async () => {
+    setConn("live");
+    if (state.resumeFrom === null) return;
+    // Readings stored while the stream was down: fetch them once, skip what streamed already.
+    const after = state.resumeFrom;
+    state.resumeFrom = null;
+    fresh = new Set();
+    try {
+      const page = await api.get("/v1/readings", { after_id: after, limit: 10000 });
+      state.pending.push(...page.items.filter((r) => !fresh.has(r.id)));
+    } catch (err) {
+      console.warn("backfill failed", err);
+    }
+    fresh = null;
+  });
+  es.addEventListener("reading", (e) => {
+    const r = JSON.parse(e.data);
+    fresh?.add(r.id);
+    const skew = Date.now() - r.received_us / 1000;
+    state.skewMs = state.skewMs === null ? skew : Math.min(state.skewMs, skew);
+    if (r.id > state.lastId) state.lastId = r.id;
+    state.pending.push(r);
+  });
+  es.onerror = async () => {
+    setConn("down");
+    if (state.resumeFrom === null && state.lastId) state.resumeFrom = state.lastId;
+    if (es.readyState !== EventSource.CLOSED) return; // the browser retries by itself
+    try {
+      await api.get("/v1/users/me");
+    } catch (err) {
+      if (err instanceof api.Unauthorized) return showLogin(t("sessionExpired"));
+    }
+    setTimeout(() => state.stream === es && openStream(), 3000);
+  };
+}
+
+function setConn(which) {
+  const conn = $("conn");
+  conn.dataset.state = which;
+  conn.textContent = t({ live: "streamLive", down: "streamDown", connecting: "streamConnecting" }[which]);
+}
+
+// --- redraw, at most every CONFIG.renderEveryMs: every reading is applied, few are drawn ----
+let reloadAfter = 0;
+
+function redraw() {
+  const batch = state.pending;
+  if (batch.length === 0) return state.feed.flush();
+  state.pending = [];
+  const dirty = new Set();
+  let unknown = false;
+  for (const r of batch) {
+    const i = state.index.get(r.device);
+    if (i === undefined) {
+      unknown = true;
+    } else {
+      const prev = state.last[i];
+      if (!prev || r.received_us >= prev.received_us) {
+        state.last[i] = r;
+        dirty.add(i);
+      }
+      if (i === state.selected) state.recent.unshift(r);
+    }
+    state.feed.push(r);
+  }
+  state.feed.flush();
+  if (state.map) for (const i of dirty) state.map.setState(i, sensorState(i));
+  if (state.selected !== null && dirty.has(state.selected)) renderDetails();
+  if (unknown && Date.now() > reloadAfter) {
+    // A device registered after the page opened: fetch the list again, at most every 10 s.
+    reloadAfter = Date.now() + 10000;
+    loadDevices(false).catch((err) => console.warn("reload of devices failed", err));
+  }
+}
+
+// Once a second: staleness, counters, and the "last seen" of the selected sensor.
+function tick() {
+  const counts = { live: 0, stale: 0, never: 0, off: 0 };
+  for (let i = 0; i < state.devices.length; i++) {
+    const st = sensorState(i);
+    counts[st] += 1;
+    state.map?.setState(i, st);
+  }
+  state.counts = counts;
+  $("sensor-count").textContent = String(state.devices.length);
+  for (const k of Object.keys(counts)) $(`count-${k}`).textContent = String(counts[k]);
+  $("rate").textContent = String(state.feed?.rate ?? 0);
+  $("total").textContent = String(state.feed?.total ?? 0);
+  if (state.selected !== null) renderDetails();
+}
+
+// --- details and search --------------------------------------------------------------------
+function describe(i) {
+  const d = state.devices[i];
+  const last = state.last[i];
+  return last ? `${d.id} · ${formatValues(last.values)}` : `${d.id} · ${t("never")}`;
+}
+
+async function select(i, fly = false) {
+  state.selected = i;
+  state.recent = state.last[i] ? [state.last[i]] : [];
+  state.map?.select(i, fly, state.devices[i].position);
+  renderDetails();
+  const d = state.devices[i];
+  try {
+    const since = new Date(Date.now() - 600_000).toISOString();
+    const page = await api.get("/v1/readings", { device: d.id, since, limit: 10000 });
+    if (state.selected !== i) return;
+    const seen = new Set(state.recent.map((r) => r.id));
+    const older = page.items.filter((r) => !seen.has(r.id)).reverse();
+    state.recent = [...state.recent, ...older].sort((a, b) => b.received_us - a.received_us);
+    renderDetails();
+  } catch (err) {
+    console.warn("could not load readings of", d.id, err);
+  }
+}
+
+function renderDetails() {
+  const box = $("details");
+  if (state.selected === null) {
+    box.hidden = true;
+    return;
+  }
+  const i = state.selected;
+  const d = state.devices[i];
+  const last = state.last[i];
+  const zone = state.zones.features.find((f) => f.id === d.area);
+  const st = sensorState(i);
+  const rows = [
+    ["kind", d.kind],
+    ["agency", d.agency],
+    ["area", zone?.properties?.name ?? d.area ?? "—"],
+    ["status", t(st)],
+    ["position", `${d.position.lat.toFixed(5)}, ${d.position.lon.toFixed(5)}`],
+    ["lastSeen", last ? formatAgo(serverNow() - last.received_us / 1000) : t("never")],
+    ["lastValue", last ? formatValues(last.values) : "—"],
+  ];
+  $("details-title").textContent = d.id;
+  $("details-state").dataset.state = st;
+  $("details-list").replaceChildren(...rows.flatMap(([k, v]) => [
+    el("dt", {}, t(k)), el("dd", { dataset: { field: k } }, v)]));
+  $("details-recent").replaceChildren(...state.recent.slice(0, 10).map((r) =>
+    el("li", {}, el("time", {}, formatClock(r.time)), el("span", { className: "val" }, formatValues(r.values)))));
+  box.hidden = false;
+}
+
+function onSearch() {
+  const q = $("search").value.trim().toLowerCase();
+  const out = $("search-results");
+  if (!q) return out.replaceChildren();
+  const hits = [];
+  for (let i = 0; i < state.devices.length && hits.length < 20; i++) {
+    if (state.devices[i].id.toLowerCase().includes(q)) hits.push(i);
+  }
+  out.replaceChildren(...(hits.length ? hits.map((i) => el("li", {},
+    el("button", { type: "button", onclick: () => { select(i, true); out.replaceChildren(); } },
+      state.devices[i].id))) : [el("li", { className: "none" }, t("noMatch"))]));
+}
+
+function switchLang(code) {
+  setLang(code);
+  localStorage.setItem("stadswacht.lang", code);
+  translatePage();
+  for (const b of document.querySelectorAll("[data-lang]")) b.ariaPressed = String(b.dataset.lang === lang());
+  if (state.stream) setConn($("conn").dataset.state);
+  if (!$("dashboard").hidden) tick();
+}
+
+// --- boot ----------------------------------------------------------------------------------
+function boot() {
+  const preferred = localStorage.getItem("stadswacht.lang") ?? CONFIG.lang ??
+    (navigator.language?.startsWith("nl") ? "nl" : "en");
+  switchLang(preferred);
+  for (const b of document.querySelectorAll("[data-lang]")) b.onclick = () => switchLang(b.dataset.lang);
+  $("login-form").addEventListener("submit", onLogin);
+  $("logout").onclick = () => {
+    api.logout();
+    showLogin();
+  };
+  $("details-close").onclick = () => {
+    state.map?.select(null);
+    state.selected = null;
+    renderDetails();
+  };
+  $("search").addEventListener("input", onSearch);
+  $("search").addEventListener("keydown", (e) => {
+    if (e.key === "Enter") $("search-results").querySelector("button")?.click();
+  });
+  if (api.session()) start();
+  else showLogin();
+}
+
+boot();

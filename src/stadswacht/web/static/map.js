@@ -1,0 +1,142 @@
+// The map: zones and sensors as GeoJSON sources drawn with WebGL by MapLibre GL JS.
+//
+// Sensors are one GeoJSON source whose features carry a numeric id (their index); live status
+// changes are feature-state updates, so 10,000 sensors never re-upload their geometry.
+import { CONFIG } from "./config.js";
+
+const COLORS = { live: "#22c55e", stale: "#f59e0b", never: "#64748b", off: "#ef4444" };
+
+const BLANK_STYLE = {
+  version: 8,
+  sources: {},
+  layers: [{ id: "background", type: "background", paint: { "background-color": "#0e1621" } }],
+};
+
+// Load the vendored library; null when `make` has not installed it.
+export async function loadMapLibrary() {
+  try {
+    return await import("./vendor/maplibre-gl.mjs");
+  } catch (err) {
+    console.warn("map library not available", err);
+    return null;
+  }
+}
+
+export class SensorMap {
+  constructor(lib, container, { onSelect, describe }) {
+    this.lib = lib;
+    this.onSelect = onSelect;
+    this.describe = describe;
+    this.states = [];
+    this.selected = null;
+    this.map = new lib.Map({
+      container,
+      style: CONFIG.styleUrl ?? BLANK_STYLE,
+      center: [4.29, 52.096],
+      zoom: 14,
+      attributionControl: false,
+    });
+    this.map.addControl(new lib.NavigationControl({ showCompass: false }), "top-right");
+    this.map.addControl(new lib.ScaleControl({ unit: "metric" }), "bottom-left");
+    this.loaded = new Promise((resolve) => this.map.on("load", resolve));
+    this.hover = new lib.Popup({ closeButton: false, closeOnClick: false, className: "hover" });
+  }
+
+  async init() {
+    await this.loaded;
+    const m = this.map;
+    m.addSource("zones", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+    m.addSource("sensors", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+    m.addLayer({
+      id: "zones-fill",
+      type: "fill",
+      source: "zones",
+      paint: { "fill-color": "#38bdf8", "fill-opacity": 0.12 },
+    });
+    m.addLayer({
+      id: "zones-line",
+      type: "line",
+      source: "zones",
+      paint: { "line-color": "#38bdf8", "line-width": 2 },
+    });
+    const state = ["coalesce", ["feature-state", "st"], "never"];
+    const selected = ["boolean", ["feature-state", "sel"], false];
+    m.addLayer({
+      id: "sensors",
+      type: "circle",
+      source: "sensors",
+      paint: {
+        "circle-color": ["match", state, "live", COLORS.live, "stale", COLORS.stale,
+          "off", COLORS.off, COLORS.never],
+        "circle-radius": ["interpolate", ["linear"], ["zoom"], 10, 1.5, 14, 4, 18, 10],
+        "circle-stroke-color": ["case", selected, "#ffffff", "#0e1621"],
+        "circle-stroke-width": ["case", selected, 3, 1],
+      },
+    });
+    m.on("click", "sensors", (e) => this.onSelect(e.features[0].id));
+    m.on("mousemove", "sensors", (e) => {
+      m.getCanvas().style.cursor = "pointer";
+      this.hover.setLngLat(e.features[0].geometry.coordinates)
+        .setText(this.describe(e.features[0].id)).addTo(m);
+    });
+    m.on("mouseleave", "sensors", () => {
+      m.getCanvas().style.cursor = "";
+      this.hover.remove();
+    });
+  }
+
+  setZones(collection) {
+    this.map.getSource("zones").setData(collection);
+    for (const marker of this.zoneLabels ?? []) marker.remove();
+    // Zone names as HTML labels: text layers would need a glyph server.
+    this.zoneLabels = collection.features.map((f) => {
+      const el = document.createElement("div");
+      el.className = "zone-label";
+      el.textContent = f.properties?.name ?? f.id ?? "";
+      const ring = f.geometry.coordinates[0];
+      const c = ring.reduce(([x, y], [a, b]) => [x + a / ring.length, y + b / ring.length], [0, 0]);
+      return new this.lib.Marker({ element: el }).setLngLat(c).addTo(this.map);
+    });
+  }
+
+  setSensors(devices) {
+    this.states = devices.map(() => null);
+    this.map.getSource("sensors").setData({
+      type: "FeatureCollection",
+      features: devices.map((d, i) => ({
+        type: "Feature",
+        id: i,
+        geometry: { type: "Point", coordinates: [d.position.lon, d.position.lat] },
+        properties: { device: d.id, kind: d.kind, agency: d.agency },
+      })),
+    });
+    this.selected = null;
+  }
+
+  fit(devices, zones) {
+    const b = new this.lib.LngLatBounds();
+    for (const d of devices) b.extend([d.position.lon, d.position.lat]);
+    for (const f of zones.features) for (const p of f.geometry.coordinates[0]) b.extend(p);
+    if (!b.isEmpty()) this.map.fitBounds(b, { padding: 40, duration: 0, maxZoom: 17 });
+  }
+
+  setState(i, st) {
+    if (this.states[i] === st) return;
+    this.states[i] = st;
+    this.map.setFeatureState({ source: "sensors", id: i }, { st });
+  }
+
+  select(i, fly = false, position = null) {
+    if (this.selected !== null) this.map.setFeatureState({ source: "sensors", id: this.selected }, { sel: false });
+    this.selected = i;
+    if (i === null) return;
+    this.map.setFeatureState({ source: "sensors", id: i }, { sel: true });
+    const at = position && [position.lon, position.lat];
+    // Pan only to bring a sensor into view: the operator keeps the overview they chose.
+    if (fly && at && !this.map.getBounds().contains(at)) this.map.easeTo({ center: at, duration: 300 });
+  }
+
+  resize() {
+    this.map.resize();
+  }
+}

@@ -1,0 +1,288 @@
+"""The operator dashboard in a real browser (Debian's Chromium driven by Playwright).
+
+Screenshots are kept in ``artifacts/`` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from stadswacht.api import create_app
+from stadswacht.api.app import WEB_DIR
+from stadswacht.api.auth import create_user
+from stadswacht.demo import seed_demo
+from stadswacht.model import Role, format_time
+from stadswacht.model.signing import load_private_key, sign_reading
+from stadswacht.pipeline import Platform
+from tests.support.server import serve
+
+try:
+    from playwright import sync_api as playwright_api
+    from playwright.sync_api import expect
+
+    NO_PLAYWRIGHT = ""
+except ImportError as exc:  # the fixture below fails with what to do
+    NO_PLAYWRIGHT = str(exc)
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+PASSWORD = "correct horse battery"
+ARGS = [
+    "--no-sandbox",
+    "--headless=new",
+    "--disable-gpu",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-default-apps",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture
+def browser(platform: Platform) -> Iterator[Any]:
+    # Depends on ``platform`` so that it stops first: sync Playwright keeps an event loop
+    # running in this thread, in which the platform's teardown could not run its own.
+    if NO_PLAYWRIGHT:
+        pytest.fail(f"{NO_PLAYWRIGHT}: run `make test`, which installs Playwright ('.[test]')")
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: run `make test`, which installs Debian's chromium "
+            "(scripts/install-system-deps.sh)"
+        )
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+class District:
+    """The demo district's devices, which sign and post readings."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.keys = {d: (kind, load_private_key(k)) for d, kind, k in seed_demo(platform, 6)}
+        self.seq = dict.fromkeys(self.keys, 0)
+
+    def reading(self, device: str, values: dict[str, Any]) -> dict[str, Any]:
+        kind, key = self.keys[device]
+        self.seq[device] += 1
+        body = {
+            "device": device,
+            "seq": self.seq[device],
+            "time": format_time(datetime.now(UTC)),
+            "kind": kind,
+            "values": values,
+        }
+        return sign_reading(key, body)
+
+
+def _login(page: Any, url: str, screenshot: str | None = None) -> None:
+    page.goto(url + "/")
+    if screenshot:
+        expect(page.locator("#login-form button")).to_have_text("Log in")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / screenshot))
+    page.fill("#username", "olga")
+    page.fill("#password", PASSWORD)
+    page.click("#login-form button[type=submit]")
+
+
+def test_operator_logs_in_sees_the_district_and_a_new_reading_live(
+    platform: Platform, browser: Any
+) -> None:
+    if not (WEB_DIR / "vendor" / "maplibre-gl.mjs").exists():
+        pytest.fail("the map library is missing: run `make` (npm ci copies it into web/vendor/)")
+    district = District(platform)
+    create_user(platform.store, "olga", PASSWORD, "municipality", Role.ADMIN)
+    with serve(create_app(platform=platform)) as url, httpx.Client(base_url=url) as http:
+        # Every sensor but the last has spoken before the operator opens the page.
+        ids = sorted(district.keys)
+        old = [district.reading(d, {"temperature_c": 9.5}) for d in ids[:1]]
+        old += [
+            district.reading(d, values)
+            for d, values in zip(
+                ids[1:5],
+                [
+                    {"in": 3, "out": 4, "interval_s": 1.0},
+                    {"level_cm_nap": 12.0},
+                    {"on": True, "voltage_v": 230.1},
+                    {"rain_mm": 0.0, "interval_s": 1.0},
+                ],
+                strict=True,
+            )
+        ]
+        assert http.post("/v1/readings", json={"readings": old}).json()["accepted"] == 5
+
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        _login(page, url, screenshot="login.png")
+
+        expect(page.locator("#sensor-count")).to_have_text("6")
+        expect(page.locator("#count-live")).to_have_text("5")
+        expect(page.locator("#count-never")).to_have_text("1")
+        # All six are drawn on the map (WebGL), not only listed.
+        page.wait_for_function(
+            """() => {
+                const m = window.stadswacht.map?.map;
+                if (!m || !m.loaded()) return false;
+                const seen = m.queryRenderedFeatures({layers: ['sensors']});
+                return new Set(seen.map(f => f.properties.device)).size === 6;
+            }""",
+            timeout=10_000,
+        )
+        assert page.locator(".zone-label").first.text_content() == "Internationale Zone, Den Haag"
+
+        # Pick the sensor that has not spoken yet; then it speaks, and the page follows.
+        quiet = ids[5]
+        page.fill("#search", quiet)
+        page.click("#search-results button")
+        expect(page.locator("#details-title")).to_have_text(quiet)
+        last_value = page.locator('#details dd[data-field="lastValue"]')
+        expect(last_value).to_have_text("—")
+        page.evaluate("window.notReloaded = true")
+
+        new = district.reading(quiet, {"battery_pct": 77.25})
+        assert http.post("/v1/readings", json={"readings": [new]}).json()["accepted"] == 1
+
+        expect(page.locator("#feed li").first).to_contain_text(quiet)
+        expect(page.locator("#feed li").first).to_contain_text("battery 77.25 %")
+        expect(last_value).to_have_text("battery 77.25 %")
+        expect(page.locator("#count-live")).to_have_text("6")
+        state = page.evaluate(
+            """(id) => window.stadswacht.map.map.getFeatureState(
+                {source: 'sensors', id: window.stadswacht.index.get(id)})""",
+            quiet,
+        )
+        assert state == {"st": "live", "sel": True}
+        assert page.evaluate("window.notReloaded") is True
+
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "dashboard.png"))
+
+        # Clicking a sensor on the map shows its details.
+        xy = page.evaluate(
+            """(id) => {
+                const s = window.stadswacht, d = s.devices[s.index.get(id)];
+                const p = s.map.map.project([d.position.lon, d.position.lat]);
+                const box = s.map.map.getCanvas().getBoundingClientRect();
+                return [box.left + p.x, box.top + p.y];
+            }""",
+            ids[0],
+        )
+        page.mouse.click(*xy)
+        expect(page.locator("#details-title")).to_have_text(ids[0])
+        expect(last_value).to_have_text("temperature 9.5 °C")
+        assert errors == []
+        page.close()
+
+
+def test_without_the_map_library_the_page_says_how_to_install_it(
+    platform: Platform, browser: Any
+) -> None:
+    District(platform)
+    create_user(platform.store, "olga", PASSWORD, "municipality", Role.ADMIN)
+    with serve(create_app(platform=platform)) as url:
+        # A laptop or phone held upright: the panel goes under the map.
+        page = browser.new_page(viewport={"width": 420, "height": 860})
+        page.route("**/vendor/**", lambda route: route.fulfill(status=404, body="not found"))
+        _login(page, url)
+        expect(page.locator("#map-message")).to_contain_text("run make to install the map library")
+        expect(page.locator("#sensor-count")).to_have_text("6")
+        map_box = page.locator(".map-wrap").bounding_box()
+        panel_box = page.locator("aside").bounding_box()
+        assert map_box is not None and panel_box is not None
+        assert panel_box["y"] >= map_box["y"] + map_box["height"] - 1
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-narrow-no-map.png"), full_page=True)
+        page.close()
+
+
+def test_ten_thousand_sensors_and_a_flood_of_readings_stay_fluid(
+    platform: Platform, browser: Any
+) -> None:
+    if not (WEB_DIR / "vendor" / "maplibre-gl.mjs").exists():
+        pytest.fail("the map library is missing: run `make` (npm ci copies it into web/vendor/)")
+    District(platform)
+    create_user(platform.store, "olga", PASSWORD, "municipality", Role.ADMIN)
+    rng = random.Random(1)
+    devices = [
+        {
+            "id": f"s{i:05d}",
+            "kind": "weather",
+            "agency": "municipality",
+            "area": "international-zone",
+            "status": "active",
+            "position": {"lat": 52.088 + rng.random() * 0.017, "lon": 4.279 + rng.random() * 0.027},
+            "public_key": "x",
+        }
+        for i in range(10_000)
+    ]
+    with serve(create_app(platform=platform)) as url:
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        # Registering 10,000 devices would take the test's time; the page only reads the list.
+        page.route(
+            "**/v1/devices",
+            lambda route: route.fulfill(
+                status=200, content_type="application/json", body=json.dumps(devices)
+            ),
+        )
+        _login(page, url)
+        expect(page.locator("#sensor-count")).to_have_text("10000")
+        page.wait_for_function("window.stadswacht.map?.map.loaded()", timeout=10_000)
+        # 80,000 readings in 2 s, as if they came from the stream: all counted, few drawn.
+        got = page.evaluate(
+            """async () => {
+                const s = window.stadswacht;
+                let frames = 0, run = true;
+                const f = () => { frames++; if (run) requestAnimationFrame(f); };
+                requestAnimationFrame(f);
+                const now = Date.now() * 1000;
+                for (let k = 0; k < 8; k++) {
+                    const batch = s.devices.map((d, i) => ({
+                        id: k * 10000 + i, device: d.id, time: new Date().toISOString(),
+                        kind: 'temperature', values: {temperature_c: k}, agency: 'municipality',
+                        received_us: now + k * 250000}));
+                    s.pending.push(...batch);
+                    await new Promise(r => setTimeout(r, 250));
+                }
+                await new Promise(r => setTimeout(r, 1000));
+                run = false;
+                return {frames, total: s.feed.total, live: s.counts.live,
+                        rows: document.querySelectorAll('#feed li').length};
+            }"""
+        )
+        assert got["total"] == 80_000
+        assert got["live"] == 10_000
+        assert got["rows"] <= 200
+        # About 60 frames a second here; a frozen page would draw a handful in 3 s.
+        assert got["frames"] >= 30, got
+        expect(page.locator("#feed .more").first).to_contain_text("more readings")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-10k.png"))
+        page.close()
+
+
+def test_the_api_serves_the_dashboard_at_its_root_and_keeps_its_own_routes(
+    platform: Platform,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(platform=platform)) as client:
+        page = client.get("/")
+        assert page.status_code == 200 and 'id="login-form"' in page.text
+        assert client.get("/app.js").headers["content-type"].startswith("text/javascript")
+        assert client.get("/docs").status_code == 200
+        assert client.get("/v1/devices").status_code == 401
+        assert client.get("/v1/no-such-route").json() == {"detail": "Not Found"}
