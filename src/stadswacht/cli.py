@@ -127,6 +127,7 @@ def demo(
         target=stream_demo, args=(url, keys, stop), daemon=True, name="demo-devices"
     ).start()
     console.print(f"[bold]Stadswacht {__version__}[/bold] demo on {url}")
+    console.print(f"  dashboard {url}/")
     console.print(f"  API docs  {url}/docs")
     console.print(f"  login     admin / {password}")
     console.print(f"  store     {settings.database_url}")
