@@ -192,3 +192,30 @@ def test_broker_credentials_follow_the_registry(tmp_path: Path) -> None:
     assert "iz-ac-01" not in read_password_file(pw)
     text = acl.read_text()
     assert "topic write stadswacht/v1/readings/iz-ac-02" in text and "iz-ac-01" not in text
+
+
+def test_replay_default_scenario_in_process_and_write_truth(tmp_path: Path) -> None:
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "international_zone.yaml"
+    truth = tmp_path / "truth.json"
+    r = runner.invoke(
+        app,
+        [
+            "replay",
+            str(scenario),
+            "--via",
+            "inproc",
+            "--speed",
+            "0",
+            "--json",
+            "--truth",
+            str(truth),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.output.strip().splitlines()[-1])
+    assert report["accepted"] > 1000
+    assert report["rejected"].get("bad_signature", 0) >= 1
+    events = json.loads(truth.read_text())
+    assert any(e["type"] == "gunshot" for e in events)
+    r = runner.invoke(app, ["replay", str(tmp_path / "missing.yaml"), "--via", "inproc"])
+    assert r.exit_code == 1 and "missing.yaml" in r.output

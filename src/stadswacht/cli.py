@@ -15,8 +15,9 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -27,6 +28,11 @@ from stadswacht.config import Settings, get_settings
 from stadswacht.errors import StadswachtError
 from stadswacht.model import DeviceKind, Position, Role, format_time
 from stadswacht.pipeline import Platform
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from stadswacht.livinglab import ReplayReport, Scenario
 
 app = typer.Typer(
     help="Stadswacht: signed sensor ingest, detection and need-to-know sharing.",
@@ -46,6 +52,9 @@ app.add_typer(broker_app, name="broker")
 
 console = Console()
 err = Console(stderr=True)
+
+DEFAULT_SCENARIO = Path("scenarios/international_zone.yaml")
+"""The living lab's default scenario: The Hague's International Zone."""
 
 
 def _settings() -> Settings:
@@ -93,24 +102,30 @@ def run(
 def demo(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
-    devices: Annotated[int, typer.Option(help="Simulated devices sending readings")] = 6,
+    scenario: Annotated[Path, typer.Option(help="Living-lab scenario to stream")] = (
+        DEFAULT_SCENARIO
+    ),
+    speed: Annotated[float, typer.Option(help="Simulated seconds per wall-clock second")] = 30.0,
 ) -> None:
-    """Run the platform on embedded defaults with a demo district whose devices send signed
-    readings over HTTP every second. Prints the URL and a login."""
+    """Run the platform on embedded defaults with a living-lab scenario streaming in a loop
+    through the real HTTP ingest path. Prints the dashboard URL and a login."""
     import uvicorn
 
     from stadswacht.api import create_app
     from stadswacht.api.auth import create_user
-    from stadswacht.demo import seed_demo, stream_demo
+    from stadswacht.errors import AlreadyExists, ScenarioError
+    from stadswacht.livinglab import read_scenario
 
     settings = _settings()
     if settings.env == "production":
         raise _fail(StadswachtError("the demo runs in development mode only"))
+    try:
+        sc = read_scenario(scenario)
+    except ScenarioError as exc:
+        raise _fail(exc) from exc
     logging.basicConfig(level=logging.WARNING)
     platform = _platform()
     password_file = Path("var/demo-admin-password")
-    from stadswacht.errors import AlreadyExists
-
     try:
         password = secrets.token_urlsafe(12)
         create_user(platform.store, "admin", password, "municipality", Role.ADMIN)
@@ -119,24 +134,69 @@ def demo(
         password_file.chmod(0o600)
     except AlreadyExists:
         password = password_file.read_text().strip() if password_file.exists() else "(set earlier)"
-    keys = seed_demo(platform, devices)
     api = create_app(platform=platform)
     url = f"http://{host}:{port}"
     stop = threading.Event()
     threading.Thread(
-        target=stream_demo, args=(url, keys, stop), daemon=True, name="demo-devices"
+        target=_stream_scenario,
+        args=(platform, sc, url, speed, stop),
+        daemon=True,
+        name="living-lab",
     ).start()
-    console.print(f"[bold]Stadswacht {__version__}[/bold] demo on {url}")
+    console.print(f"[bold]Stadswacht {__version__}[/bold] on {url}")
     console.print(f"  dashboard {url}/")
     console.print(f"  API docs  {url}/docs")
     console.print(f"  login     admin / {password}")
     console.print(f"  store     {settings.database_url}")
-    console.print(f"  {len(keys)} demo devices send signed readings every second over HTTP")
+    console.print(
+        f"  scenario  {sc.name}: {len(sc.sensors)} sensors stream over HTTP at {speed:g}x, "
+        "in a loop"
+    )
     try:
         uvicorn.run(api, host=host, port=port, log_level="warning")
     finally:
         stop.set()
         asyncio.run(platform.close())
+
+
+def _stream_scenario(
+    platform: Platform, sc: Scenario, url: str, speed: float, stop: threading.Event
+) -> None:
+    """Replay ``sc`` over HTTP against ``url`` until ``stop`` is set (the demo's devices)."""
+    import httpx
+
+    from stadswacht.client import HttpTransport
+    from stadswacht.livinglab import PlatformRegistrar
+    from stadswacht.livinglab import replay as run_replay
+
+    log = logging.getLogger("stadswacht.demo")
+    while not stop.is_set():  # wait for the server
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            stop.wait(0.2)
+
+    def pause(seconds: float) -> None:
+        stop.wait(seconds)
+
+    seq_base = 0
+    transport = HttpTransport(url)
+    while not stop.is_set():
+        seq_base = max(int(time.time()) * 1_000_000, seq_base + 1_000_000)
+        try:
+            run_replay(
+                sc,
+                transport,
+                PlatformRegistrar(platform.store, platform.registry),
+                speed=speed,
+                seq_base=seq_base,
+                sleep=pause,
+            )
+        except StadswachtError as exc:
+            log.warning("living-lab replay stopped: %s; starting again", exc)
+            stop.wait(2.0)
+    transport.close()
 
 
 # --- devices -------------------------------------------------------------------------------
@@ -421,6 +481,130 @@ def send(
         )
     if report.rejected or report.pending:
         raise typer.Exit(1)
+
+
+# --- living lab ----------------------------------------------------------------------------
+
+
+class Via(StrEnum):
+    """How ``stadswacht replay`` delivers readings."""
+
+    http = "http"
+    mqtt = "mqtt"
+    inproc = "inproc"
+
+
+@app.command()
+def replay(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML (docs/scenarios.md)")] = (
+        DEFAULT_SCENARIO
+    ),
+    speed: Annotated[
+        float, typer.Option(help="Simulated seconds per wall-clock second; 0: as fast as possible")
+    ] = 1.0,
+    via: Annotated[Via, typer.Option(help="Ingest path: HTTP API, MQTT broker, or in-process")] = (
+        Via.http
+    ),
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="Platform URL (--via http, default http://127.0.0.1:8000) or broker URL "
+            "(--via mqtt, default STADSWACHT_MQTT_URL; mqtt://user:password@host:1883)"
+        ),
+    ] = None,
+    truth: Annotated[
+        Path | None, typer.Option(help="Write the scenario's ground truth here (JSON)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    loop: Annotated[bool, typer.Option(help="Start the scenario again when it ends")] = False,
+) -> None:
+    """Replay a living-lab scenario: register its devices, stream their signed readings."""
+    import functools
+
+    from rich.progress import Progress
+
+    from stadswacht.client import Transport, open_transport
+    from stadswacht.errors import ScenarioError
+    from stadswacht.livinglab import InprocTransport, PlatformRegistrar, read_scenario
+    from stadswacht.livinglab import replay as run_replay
+
+    try:
+        sc = read_scenario(scenario)
+    except ScenarioError as exc:
+        raise _fail(exc) from exc
+    settings = _settings()
+    # Devices are registered through a platform on the same database as the server, like the
+    # other administrative commands; the server sees them on its next registry lookup.
+    platform = Platform.from_settings(settings)
+    transport: Transport
+    try:
+        if via is Via.inproc:
+            transport = InprocTransport(
+                functools.partial(platform.ingestor.ingest, transport="inproc")
+            )
+        elif via is Via.mqtt:
+            broker = url or settings.mqtt_url
+            if not broker:
+                raise _fail(
+                    StadswachtError("give --url mqtt://host:1883 or set STADSWACHT_MQTT_URL")
+                )
+            transport = open_transport(broker)
+        else:
+            transport = open_transport(url or "http://127.0.0.1:8000")
+        seq_base = 0
+        while True:
+            # Sequence numbers of a new run start above every earlier run's (see replay()).
+            seq_base = max(int(time.time()) * 1_000_000, seq_base + 1_000_000)
+            with Progress(console=err) as progress:
+                task = progress.add_task(f"replaying {sc.name} via {via.value}", total=None)
+                report = run_replay(
+                    sc,
+                    transport,
+                    PlatformRegistrar(platform.store, platform.registry),
+                    speed=speed,
+                    seq_base=seq_base,
+                    # another process may hold a re-keyed device's old key this long
+                    settle_s=0.0 if via is Via.inproc else platform.registry.ttl,
+                    progress=functools.partial(_advance, progress, task),
+                )
+            _print_replay(report, as_json)
+            if truth is not None:
+                truth.write_text(
+                    json.dumps([t.as_dict() for t in report.simulation.truth], indent=2) + "\n"
+                )
+            if not loop:
+                break
+        transport.close()
+    except (StadswachtError, ValueError, OSError) as exc:
+        raise _fail(exc) from exc
+    finally:
+        asyncio.run(platform.close())
+    if report.unexpected:
+        raise typer.Exit(1)
+
+
+def _advance(progress: Progress, task: TaskID, done: int, total: int) -> None:
+    progress.update(task, completed=done, total=total)
+
+
+def _print_replay(report: ReplayReport, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report.as_dict()))
+        return
+    console.print(
+        f"sent {report.sent}: accepted {report.accepted}, duplicates {report.duplicates}, "
+        f"rejected {sum(report.rejected.values())} "
+        f"({', '.join(f'{r} {n}' for r, n in sorted(report.rejected.items())) or 'none'})"
+        + (
+            " (only the broker answered: see `stadswacht deadletters` for rejections)"
+            if report.by == "broker"
+            else ""
+        )
+    )
+    for (mode, outcome), n in sorted(report.attacks.items()):
+        console.print(f"  attack {mode}: {n} {outcome}")
+    for device, seq, reason, message in report.unexpected[:20]:
+        console.print(f"  [red]{device} seq {seq}: {reason}[/red] {message}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,6 +6,7 @@ errors are translated at the boundary (``raise StorageError(...) from exc``)::
     StadswachtError
     ├── ConfigurationError (ValueError)
     ├── InvalidReading (ValueError)          a reading that is rejected; carries a reason code
+    ├── ScenarioError (ValueError)           a living-lab scenario file that is not valid
     ├── NotFound (LookupError)
     │   ├── UnknownDevice
     │   └── UnknownUser
@@ -31,6 +32,7 @@ __all__ = [
     "PayloadTooLarge",
     "PermissionDenied",
     "RateLimited",
+    "ScenarioError",
     "StadswachtError",
     "StorageError",
     "TransportError",
@@ -62,6 +64,10 @@ class InvalidReading(StadswachtError, ValueError):
 
     def __str__(self) -> str:
         return f"{self.reason}: {self.message}"
+
+
+class ScenarioError(StadswachtError, ValueError):
+    """Raised when a scenario file is not valid; the message names the file, line and field."""
 
 
 class NotFound(StadswachtError, LookupError):
