@@ -219,3 +219,22 @@ def test_replay_default_scenario_in_process_and_write_truth(tmp_path: Path) -> N
     assert any(e["type"] == "gunshot" for e in events)
     r = runner.invoke(app, ["replay", str(tmp_path / "missing.yaml"), "--via", "inproc"])
     assert r.exit_code == 1 and "missing.yaml" in r.output
+
+
+def test_evaluate_scores_ingest_and_says_not_built(tmp_path: Path) -> None:
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "international_zone.yaml"
+    r = runner.invoke(app, ["evaluate", str(scenario), "--json", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    card = json.loads(r.output.strip().splitlines()[-1])
+    for kind in ("gunshot", "crowd", "hazard", "infra", "websignal"):
+        assert card[kind]["status"] == "not built"
+    assert card["gunshot"]["truth_events"]["gunshot"] == 1
+    ingest = card["ingest"]
+    assert ingest["genuine_stored"] == ingest["genuine_sent"] > 1000
+    assert ingest["genuine_refused"] == 0
+    assert ingest["attacks"]["forged"]["refused_as_expected"] == ingest["attacks"]["forged"]["sent"]
+    assert all(a["stored"] == 0 for a in ingest["attacks"].values())
+    out = tmp_path / "international_zone"
+    assert json.loads((out / "scorecard.json").read_text()) == card
+    assert "not built" in (out / "scorecard.md").read_text()
+    assert (out / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -583,6 +583,76 @@ def replay(
         raise typer.Exit(1)
 
 
+@app.command()
+def evaluate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML (docs/scenarios.md)")] = (
+        DEFAULT_SCENARIO
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the score card as JSON")] = False,
+    out: Annotated[
+        Path, typer.Option(help="Folder for the score card (Markdown, JSON, PNG)")
+    ] = Path("var/scorecards"),
+) -> None:
+    """Replay a scenario as fast as possible into a throw-away embedded platform and score
+    each detector kind against the ground truth ("not built" where no detector exists yet)."""
+    import functools
+    import tempfile
+
+    from stadswacht.errors import ScenarioError
+    from stadswacht.livinglab import (
+        InprocTransport,
+        PlatformRegistrar,
+        read_scenario,
+        score,
+        write_scorecard,
+    )
+    from stadswacht.livinglab import replay as run_replay
+
+    try:
+        sc = read_scenario(scenario)
+    except ScenarioError as exc:
+        raise _fail(exc) from exc
+    with tempfile.TemporaryDirectory(prefix="stadswacht-eval-") as tmp:
+        settings = _settings().model_copy(
+            update={
+                "database_url": f"sqlite:///{tmp}/evaluate.db",
+                "bus_url": "inproc://",
+                "mqtt_url": None,
+            }
+        )
+        platform = Platform.from_settings(settings)
+        try:
+            started = time.monotonic()
+            report = run_replay(
+                sc,
+                InprocTransport(functools.partial(platform.ingestor.ingest, transport="inproc")),
+                PlatformRegistrar(platform.store, platform.registry),
+                speed=0.0,
+            )
+            elapsed = time.monotonic() - started
+        finally:
+            asyncio.run(platform.close())
+    card = score(report, {}, elapsed_s=elapsed)
+    paths = write_scorecard(card, report, out / scenario.stem)
+    if as_json:
+        print(json.dumps(card))
+        return
+    ing = card["ingest"]
+    console.print(f"[bold]{card['scenario']}[/bold] ({card['source']})")
+    console.print(
+        f"  ingest: {ing['genuine_stored']}/{ing['genuine_sent']} genuine readings stored, "
+        f"{ing['genuine_refused']} refused"
+    )
+    for mode, a in ing["attacks"].items():
+        console.print(
+            f"  attack {mode}: {a['refused_as_expected']}/{a['sent']} refused as "
+            f"{a['expected']}, {a['stored']} stored"
+        )
+    for kind in ("gunshot", "crowd", "hazard", "infra", "websignal"):
+        console.print(f"  {kind}: {card[kind]['status']}")
+    console.print(f"  score card: {', '.join(str(p) for p in paths)}")
+
+
 def _advance(progress: Progress, task: TaskID, done: int, total: int) -> None:
     progress.update(task, completed=done, total=total)
 

@@ -16,6 +16,7 @@ sensors), ``simulator``, ``runner``. The format is documented in ``docs/scenario
 
 from __future__ import annotations
 
+from stadswacht.livinglab.evaluate import DETECTOR_KINDS, score, write_scorecard
 from stadswacht.livinglab.runner import (
     InprocTransport,
     PlatformRegistrar,
@@ -36,6 +37,7 @@ from stadswacht.livinglab.scenario import (
 from stadswacht.livinglab.simulator import Emission, Simulation, TruthEvent, simulate
 
 __all__ = [
+    "DETECTOR_KINDS",
     "Emission",
     "InprocTransport",
     "PlatformRegistrar",
@@ -52,5 +54,7 @@ __all__ = [
     "read_scenario",
     "register_scenario",
     "replay",
+    "score",
     "simulate",
+    "write_scorecard",
 ]

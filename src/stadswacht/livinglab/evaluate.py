@@ -1,0 +1,211 @@
+"""The living-lab evaluator: a score card per detector kind against a scenario's ground truth.
+
+Contract: :func:`score` is pure. It takes what a replay produced (the :class:`ReplayReport`,
+which carries the simulation and its ground truth) and the detections the platform made, and
+returns the score card; the CLI (``stadswacht evaluate``) runs the replay and writes the card.
+A detector kind with no detector in the platform yet is reported as ``"status": "not built"``
+with the number of ground-truth events it will be scored on: never as zero, never as perfect.
+
+What is scored today, for real:
+
+- ``ingest``: every genuine reading stored exactly once and none refused (``unexpected``),
+  and each attack reading's outcome against what the scenario expects (forged and spoofed
+  readings must be refused as ``bad_signature``, replayed ones as ``replay``).
+
+>>> DETECTOR_KINDS
+('gunshot', 'crowd', 'hazard', 'infra', 'websignal')
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from stadswacht.livinglab.runner import ReplayReport
+from stadswacht.model import parse_time
+
+__all__ = ["DETECTOR_KINDS", "TRUTH_FOR", "score", "write_scorecard"]
+
+DETECTOR_KINDS = ("gunshot", "crowd", "hazard", "infra", "websignal")
+"""The detector kinds of DESIGN.md, in the order the score card lists them."""
+
+TRUTH_FOR: dict[str, tuple[str, ...]] = {
+    "gunshot": ("gunshot", "fireworks", "impulsive_noise"),
+    "crowd": ("crowd_surge",),
+    "hazard": ("water_rise",),
+    "infra": ("power_cut", "sensor_failure", "cyber_attack"),
+    "websignal": (),
+}
+"""Ground-truth event types each detector kind is scored on (fireworks and ordinary impulsive
+noise are the gunshot detector's confusers: it is scored on not firing for them)."""
+
+
+def score(
+    report: ReplayReport,
+    detections: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    *,
+    elapsed_s: float | None = None,
+) -> dict[str, Any]:
+    """The score card of one replay.
+
+    Args:
+        report: what the replay sent and how the platform answered.
+        detections: per detector kind, the detections the platform made; a kind that is
+            absent has no detector yet.
+        elapsed_s: wall-clock time of the replay [s], for the ingest rate.
+    """
+    detections = detections or {}
+    truth = report.simulation.truth
+    by_type = Counter(t.type for t in truth)
+    card: dict[str, Any] = {
+        "scenario": report.simulation.scenario.name,
+        "start": report.simulation.start.isoformat(),
+        "source": "simulated (living lab); no figure here comes from real data",
+        "ingest": _ingest(report, elapsed_s),
+    }
+    for kind in DETECTOR_KINDS:
+        events = {t: by_type[t] for t in TRUTH_FOR[kind] if by_type[t]}
+        if kind not in detections:
+            card[kind] = {"status": "not built", "truth_events": events}
+        else:  # pragma: no cover - no detector exists yet; see the issues that build them
+            raise NotImplementedError(f"scoring of {kind} detections is built with its detector")
+    return card
+
+
+def _ingest(report: ReplayReport, elapsed_s: float | None) -> dict[str, Any]:
+    genuine = sum(1 for _ in report.simulation.genuine())
+    expected: dict[str, str] = {}
+    for t in report.simulation.truth:
+        if t.type == "cyber_attack":
+            expected[str(t.details.get("mode"))] = str(t.details.get("expected_reason"))
+    attacks: dict[str, dict[str, Any]] = {}
+    for (mode, outcome), n in sorted(report.attacks.items()):
+        entry = attacks.setdefault(
+            mode, {"sent": 0, "outcomes": {}, "expected": expected.get(mode)}
+        )
+        entry["sent"] += n
+        entry["outcomes"][outcome] = n
+    for entry in attacks.values():
+        entry["refused_as_expected"] = entry["outcomes"].get(entry["expected"], 0)
+        entry["stored"] = entry["outcomes"].get("accepted", 0)
+    out: dict[str, Any] = {
+        "status": "scored",
+        "genuine_sent": genuine,
+        "genuine_stored": report.accepted - sum(a["stored"] for a in attacks.values()),
+        "genuine_refused": len(report.unexpected),
+        "duplicates": report.duplicates,
+        "attacks": attacks,
+        "answered_by": report.by,
+    }
+    if elapsed_s:
+        out["readings_per_s"] = round(report.sent / elapsed_s)
+    return out
+
+
+def write_scorecard(card: Mapping[str, Any], report: ReplayReport, out_dir: Path) -> list[Path]:
+    """Write the score card as JSON, Markdown and a PNG timeline; return the paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / "scorecard.json", out_dir / "scorecard.md", out_dir / "timeline.png"]
+    paths[0].write_text(json.dumps(card, indent=2) + "\n")
+    paths[1].write_text(_markdown(card))
+    _timeline(report, paths[2])
+    return paths
+
+
+def _markdown(card: Mapping[str, Any]) -> str:
+    ing = card["ingest"]
+    lines = [
+        f"# Score card: {card['scenario']}",
+        "",
+        f"Replay starting {card['start']}. {card['source'].capitalize()}.",
+        "",
+        "## Ingest",
+        "",
+        f"- genuine readings: {ing['genuine_sent']} sent, {ing['genuine_stored']} stored, "
+        f"{ing['genuine_refused']} refused; duplicates answered: {ing['duplicates']}",
+    ]
+    if "readings_per_s" in ing:
+        lines.append(f"- replay rate: {ing['readings_per_s']} readings/s")
+    lines += [
+        "",
+        "| attack | sent | expected | refused as expected | stored | outcomes |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for mode, a in ing["attacks"].items():
+        outcomes = ", ".join(f"{k} {v}" for k, v in a["outcomes"].items())
+        lines.append(
+            f"| {mode} | {a['sent']} | {a['expected']} | {a['refused_as_expected']} | "
+            f"{a['stored']} | {outcomes} |"
+        )
+    lines += [
+        "",
+        "## Detectors",
+        "",
+        "| kind | status | ground-truth events |",
+        "| --- | --- | --- |",
+    ]
+    for kind in DETECTOR_KINDS:
+        d = card[kind]
+        events = ", ".join(f"{k} {v}" for k, v in d.get("truth_events", {}).items()) or "none"
+        lines.append(f"| {kind} | {d['status']} | {events} |")
+    lines += ["", "![timeline](timeline.png)", ""]
+    return "\n".join(lines)
+
+
+def _timeline(report: ReplayReport, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sim = report.simulation
+    minutes = Counter(int(e.send_s // 60) for e in sim.genuine())
+    fig, ax = plt.subplots(figsize=(10, 3.2), dpi=100)
+    xs = sorted(minutes)
+    ax.plot(
+        [x / 60 for x in xs],
+        [minutes[x] for x in xs],
+        lw=1,
+        color="#3b82f6",
+        label="genuine readings per minute",
+    )
+    attack_s = [e.send_s / 3600 for e in sim.attacks()]
+    if attack_s:
+        ax.scatter(
+            attack_s,
+            [0] * len(attack_s),
+            marker="x",
+            color="#ef4444",
+            label="attack readings",
+            zorder=3,
+        )
+    top = max(minutes.values(), default=1)
+    ax.set_ylim(0, top * 1.6)
+    shown: dict[float, int] = {}
+    for t in sim.truth:
+        if t.type == "impulsive_noise":
+            continue
+        at = (parse_time(t.start) - sim.start).total_seconds()
+        ax.axvline(at / 3600, color="#f59e0b", lw=0.8, ls="--")
+        slot = round(at / 1800)  # labels of events within 30 min of each other stack up
+        n = shown.get(slot, 0)
+        shown[slot] = n + 1
+        ax.text(
+            at / 3600,
+            top * (1.55 - 0.14 * n),
+            t.type.replace("_", " "),
+            fontsize=7,
+            va="top",
+            ha="left",
+            color="#92400e",
+        )
+    ax.set_xlabel("hours since scenario start (simulated)")
+    ax.set_ylabel("readings / min")
+    ax.set_title(f"{sim.scenario.name}: readings and injected events (simulated)", fontsize=9)
+    ax.legend(loc="lower right", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
