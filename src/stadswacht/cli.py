@@ -169,7 +169,7 @@ def _stream_scenario(
     from stadswacht.livinglab import PlatformRegistrar
     from stadswacht.livinglab import replay as run_replay
 
-    log = logging.getLogger("stadswacht.demo")
+    log = logging.getLogger("stadswacht.livinglab")
     while not stop.is_set():  # wait for the server
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:

@@ -18,7 +18,7 @@ import pytest
 from stadswacht.api import create_app
 from stadswacht.api.app import WEB_DIR
 from stadswacht.api.auth import create_user
-from stadswacht.demo import seed_demo
+from stadswacht.livinglab import PlatformRegistrar, read_scenario, register_scenario
 from stadswacht.model import Role, format_time
 from stadswacht.model.signing import load_private_key, sign_reading
 from stadswacht.pipeline import Platform
@@ -67,11 +67,18 @@ def browser(platform: Platform) -> Iterator[Any]:
         b.close()
 
 
+DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "international_zone.yaml"
+
+
 class District:
-    """The demo district's devices, which sign and post readings."""
+    """The default living-lab scenario's devices, registered; they sign and post heartbeats."""
 
     def __init__(self, platform: Platform) -> None:
-        self.keys = {d: (kind, load_private_key(k)) for d, kind, k in seed_demo(platform, 6)}
+        self.scenario = read_scenario(DEFAULT_SCENARIO)
+        keys, _ = register_scenario(
+            self.scenario, PlatformRegistrar(platform.store, platform.registry)
+        )
+        self.keys = {d: ("heartbeat", k) for d, k in keys.items()}
         self.seq = dict.fromkeys(self.keys, 0)
 
     def reading(self, device: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -108,44 +115,35 @@ def test_operator_logs_in_sees_the_district_and_a_new_reading_live(
     with serve(create_app(platform=platform)) as url, httpx.Client(base_url=url) as http:
         # Every sensor but the last has spoken before the operator opens the page.
         ids = sorted(district.keys)
-        old = [district.reading(d, {"temperature_c": 9.5}) for d in ids[:1]]
-        old += [
-            district.reading(d, values)
-            for d, values in zip(
-                ids[1:5],
-                [
-                    {"in": 3, "out": 4, "interval_s": 1.0},
-                    {"level_cm_nap": 12.0},
-                    {"on": True, "voltage_v": 230.1},
-                    {"rain_mm": 0.0, "interval_s": 1.0},
-                ],
-                strict=True,
-            )
-        ]
-        assert http.post("/v1/readings", json={"readings": old}).json()["accepted"] == 5
+        n = len(ids)
+        old = [district.reading(d, {"battery_pct": 90.0 - i}) for i, d in enumerate(ids[:-1])]
+        assert http.post("/v1/readings", json={"readings": old}).json()["accepted"] == n - 1
 
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         _login(page, url, screenshot="login.png")
 
-        expect(page.locator("#sensor-count")).to_have_text("6")
-        expect(page.locator("#count-live")).to_have_text("5")
+        expect(page.locator("#sensor-count")).to_have_text(str(n))
+        expect(page.locator("#count-live")).to_have_text(str(n - 1))
         expect(page.locator("#count-never")).to_have_text("1")
-        # All six are drawn on the map (WebGL), not only listed.
+        # All of them are drawn on the map (WebGL), not only listed.
         page.wait_for_function(
-            """() => {
+            """(n) => {
                 const m = window.stadswacht.map?.map;
                 if (!m || !m.loaded()) return false;
                 const seen = m.queryRenderedFeatures({layers: ['sensors']});
-                return new Set(seen.map(f => f.properties.device)).size === 6;
+                return new Set(seen.map(f => f.properties.device)).size === n;
             }""",
+            arg=n,
             timeout=10_000,
         )
-        assert page.locator(".zone-label").first.text_content() == "Internationale Zone, Den Haag"
+        names = {z.area.name for z in district.scenario.zones} | {district.scenario.area.name}
+        labels = set(page.locator(".zone-label").all_text_contents())
+        assert labels and labels <= names
 
         # Pick the sensor that has not spoken yet; then it speaks, and the page follows.
-        quiet = ids[5]
+        quiet = ids[-1]
         page.fill("#search", quiet)
         page.click("#search-results button")
         expect(page.locator("#details-title")).to_have_text(quiet)
@@ -159,7 +157,7 @@ def test_operator_logs_in_sees_the_district_and_a_new_reading_live(
         expect(page.locator("#feed li").first).to_contain_text(quiet)
         expect(page.locator("#feed li").first).to_contain_text("battery 77.25 %")
         expect(last_value).to_have_text("battery 77.25 %")
-        expect(page.locator("#count-live")).to_have_text("6")
+        expect(page.locator("#count-live")).to_have_text(str(n))
         state = page.evaluate(
             """(id) => window.stadswacht.map.map.getFeatureState(
                 {source: 'sensors', id: window.stadswacht.index.get(id)})""",
@@ -183,7 +181,7 @@ def test_operator_logs_in_sees_the_district_and_a_new_reading_live(
         )
         page.mouse.click(*xy)
         expect(page.locator("#details-title")).to_have_text(ids[0])
-        expect(last_value).to_have_text("temperature 9.5 °C")
+        expect(last_value).to_have_text("battery 90 %")
         assert errors == []
         page.close()
 
@@ -191,7 +189,7 @@ def test_operator_logs_in_sees_the_district_and_a_new_reading_live(
 def test_without_the_map_library_the_page_says_how_to_install_it(
     platform: Platform, browser: Any
 ) -> None:
-    District(platform)
+    n = len(District(platform).keys)
     create_user(platform.store, "olga", PASSWORD, "municipality", Role.ADMIN)
     with serve(create_app(platform=platform)) as url:
         # A laptop or phone held upright: the panel goes under the map.
@@ -199,7 +197,7 @@ def test_without_the_map_library_the_page_says_how_to_install_it(
         page.route("**/vendor/**", lambda route: route.fulfill(status=404, body="not found"))
         _login(page, url)
         expect(page.locator("#map-message")).to_contain_text("run make to install the map library")
-        expect(page.locator("#sensor-count")).to_have_text("6")
+        expect(page.locator("#sensor-count")).to_have_text(str(n))
         map_box = page.locator(".map-wrap").bounding_box()
         panel_box = page.locator("aside").bounding_box()
         assert map_box is not None and panel_box is not None
