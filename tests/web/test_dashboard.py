@@ -20,7 +20,7 @@ from stadswacht.api.app import WEB_DIR
 from stadswacht.api.auth import create_user
 from stadswacht.livinglab import PlatformRegistrar, read_scenario, register_scenario
 from stadswacht.model import Role, format_time
-from stadswacht.model.signing import load_private_key, sign_reading
+from stadswacht.model.signing import sign_reading
 from stadswacht.pipeline import Platform
 from tests.support.server import serve
 
