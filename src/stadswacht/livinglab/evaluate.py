@@ -8,6 +8,8 @@ with the number of ground-truth events it will be scored on: never as zero, neve
 
 What is scored today, for real:
 
+- detector kinds with a detector: :func:`score_detections` (detection rate, false alarms per
+  hour, localisation error, latency), within the tolerances the scenario sets.
 - ``ingest``: every genuine reading stored exactly once and none refused (``unexpected``),
   and each attack reading's outcome against what the scenario expects (forged and spoofed
   readings must be refused as ``bad_signature``, replayed ones as ``replay``).
@@ -19,15 +21,24 @@ What is scored today, for real:
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from stadswacht.livinglab.runner import ReplayReport
+from stadswacht.livinglab.simulator import TruthEvent
 from stadswacht.model import parse_time
 
-__all__ = ["DETECTOR_KINDS", "TRUTH_FOR", "score", "write_scorecard"]
+__all__ = [
+    "DETECTOR_KINDS",
+    "TARGETS",
+    "TRUTH_FOR",
+    "score",
+    "score_detections",
+    "write_scorecard",
+]
 
 DETECTOR_KINDS = ("gunshot", "crowd", "hazard", "infra", "websignal")
 """The detector kinds of DESIGN.md, in the order the score card lists them."""
@@ -70,9 +81,129 @@ def score(
         events = {t: by_type[t] for t in TRUTH_FOR[kind] if by_type[t]}
         if kind not in detections:
             card[kind] = {"status": "not built", "truth_events": events}
-        else:  # pragma: no cover - no detector exists yet; see the issues that build them
-            raise NotImplementedError(f"scoring of {kind} detections is built with its detector")
+        else:
+            card[kind] = score_detections(
+                kind,
+                detections[kind],
+                truth,
+                report.simulation.scenario.section("tolerances"),
+                report.simulation.scenario.duration_s,
+            )
+            card[kind]["truth_events"] = events
     return card
+
+
+TARGETS: dict[str, tuple[str, ...]] = {
+    "gunshot": ("gunshot",),
+    "crowd": ("crowd_surge",),
+    "hazard": ("water_rise",),
+    "infra": ("power_cut", "sensor_failure", "cyber_attack"),
+    "websignal": (),
+}
+"""Ground-truth types a detector kind must find; the rest of :data:`TRUTH_FOR` are confusers."""
+
+_DEFAULT_TOLERANCE = {"time_s": 60.0, "distance_m": 100.0}
+
+
+def score_detections(
+    kind: str,
+    detections: Sequence[Mapping[str, Any]],
+    truth: Sequence[TruthEvent],
+    tolerances: Mapping[str, Any],
+    duration_s: float,
+) -> dict[str, Any]:
+    """Match one detector kind's detections to the ground truth and score them.
+
+    A detection is ``{"type", "time", "position": [lon, lat] or None, "detected_at"}`` (times
+    RFC 3339). It matches the nearest-in-time unmatched true event of the same ``type`` within
+    the scenario's tolerance for that type (``time_s``, and ``distance_m`` when both have a
+    position); each true event matches at most one detection. Figures: detection rate, false
+    alarms (unmatched detections) per hour, localisation error [m] (median, p90), and latency
+    from the event to the detection being raised [s] (median, p90; negative: a warning ahead).
+
+    >>> from stadswacht.livinglab.simulator import TruthEvent
+    >>> shot = TruthEvent("s1", "gunshot", "2026-11-25T02:13:07Z", "2026-11-25T02:13:08Z",
+    ...                   position=(4.2925, 52.0915))
+    >>> det = {"type": "gunshot", "time": "2026-11-25T02:13:07.2Z",
+    ...        "position": [4.29255, 52.0915], "detected_at": "2026-11-25T02:13:08.5Z"}
+    >>> card = score_detections("gunshot", [det], [shot], {}, 3600)
+    >>> card["detection_rate"], card["false_alarms_per_hour"], card["latency_s"]["median"]
+    (1.0, 0.0, 1.5)
+    >>> round(card["localisation_error_m"]["median"], 1)
+    3.4
+    """
+    targets = [t for t in truth if t.type in TARGETS.get(kind, ())]
+    unmatched = {t.id: t for t in targets}
+    errors: list[float] = []
+    latencies: list[float] = []
+    false_alarms = 0
+    for det in sorted(detections, key=lambda d: str(d["time"])):
+        tol = {**_DEFAULT_TOLERANCE, **dict(tolerances.get(str(det["type"]), {}))}
+        t_det = parse_time(str(det["time"]))
+        best: tuple[float, TruthEvent] | None = None
+        for ev in unmatched.values():
+            if ev.type != det["type"]:
+                continue
+            dt = abs((t_det - parse_time(ev.start)).total_seconds())
+            if dt > float(tol["time_s"]):
+                continue
+            pos = det.get("position")
+            far = (
+                pos is not None
+                and ev.position is not None
+                and _distance_m(ev.position, (float(pos[0]), float(pos[1])))
+                > float(tol["distance_m"])
+            )
+            if far:
+                continue
+            if best is None or dt < best[0]:
+                best = (dt, ev)
+        if best is None:
+            false_alarms += 1
+            continue
+        ev = best[1]
+        del unmatched[ev.id]
+        pos = det.get("position")
+        if pos is not None and ev.position is not None:
+            errors.append(_distance_m(ev.position, (float(pos[0]), float(pos[1]))))
+        if det.get("detected_at"):
+            raised = parse_time(str(det["detected_at"]))
+            latencies.append((raised - parse_time(ev.start)).total_seconds())
+    found = len(targets) - len(unmatched)
+    return {
+        "status": "scored",
+        "events": len(targets),
+        "detected": found,
+        "detection_rate": round(found / len(targets), 3) if targets else None,
+        "false_alarms": false_alarms,
+        "false_alarms_per_hour": round(false_alarms / (duration_s / 3600), 3),
+        "localisation_error_m": _spread(errors),
+        "latency_s": _spread(latencies),
+        "missed": sorted(unmatched),
+    }
+
+
+def _spread(values: Sequence[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+
+    def q(p: float) -> float:
+        i = p * (len(ordered) - 1)
+        lo, hi = int(i), min(int(i) + 1, len(ordered) - 1)
+        return round(ordered[lo] + (ordered[hi] - ordered[lo]) * (i - lo), 3)
+
+    return {"median": q(0.5), "p90": q(0.9), "n": len(ordered)}
+
+
+def _distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance between two ``(lon, lat)`` points [m] (haversine)."""
+    lon1, lat1, lon2, lat2 = map(math.radians, (*a, *b))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(h))
 
 
 def _ingest(report: ReplayReport, elapsed_s: float | None) -> dict[str, Any]:
