@@ -6,9 +6,9 @@ returns the score card; the CLI (``stadswacht evaluate``) runs the replay and wr
 A detector kind with no detector in the platform yet is reported as ``"status": "not built"``
 with the number of ground-truth events it will be scored on: never as zero, never as perfect.
 
-What is scored today, for real:
+What is scored:
 
-- detector kinds with a detector: :func:`score_detections` (detection rate, false alarms per
+- each detector kind that has a detector: :func:`score_detections` (detection rate, false alarms per
   hour, localisation error, latency), within the tolerances the scenario sets.
 - ``ingest``: every genuine reading stored exactly once and none refused (``unexpected``),
   and each attack reading's outcome against what the scenario expects (forged and spoofed
