@@ -10,10 +10,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from stadswacht.model import Agency, Area, DeadLetter, Device, StoredReading, User
 
-__all__ = ["ExistingReading", "ReadingQuery", "Store"]
+__all__ = ["ExistingReading", "ReadingQuery", "Store", "Where", "reading_where"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,63 @@ class ReadingQuery:
     agencies: frozenset[str] | None = None
     after_id: int = 0
     limit: int = 1000
+
+
+class Where:
+    """A ``WHERE`` clause built from optional filters, for any DB-API placeholder style.
+
+    >>> w = Where("?").compare("id", ">", 5).equal("kind", None).equal("device", "d1")
+    >>> w.within("agency", frozenset({"police"}))
+    True
+    >>> w.sql, w.params
+    ('id > ? AND device = ? AND agency IN (?)', [5, 'd1', 'police'])
+    """
+
+    def __init__(self, mark: str) -> None:
+        self.mark = mark
+        self.terms: list[str] = []
+        self.params: list[Any] = []
+
+    def compare(self, column: str, op: str, value: Any) -> Where:
+        """Add ``column <op> value`` unless ``value`` is None."""
+        if value is not None:
+            self.terms.append(f"{column} {op} {self.mark}")
+            self.params.append(value)
+        return self
+
+    def equal(self, column: str, value: Any) -> Where:
+        """Add ``column = value`` unless ``value`` is None."""
+        return self.compare(column, "=", value)
+
+    def within(self, column: str, values: frozenset[str] | None) -> bool:
+        """Add ``column IN values`` (None: no limit); False if ``values`` is empty, so the
+        query can answer nothing without asking the database."""
+        if values is None:
+            return True
+        if not values:
+            return False
+        self.terms.append(f"{column} IN ({','.join([self.mark] * len(values))})")
+        self.params.extend(sorted(values))
+        return True
+
+    @property
+    def sql(self) -> str:
+        """The conditions joined with ``AND``."""
+        return " AND ".join(self.terms) or "TRUE"
+
+
+def reading_where(query: ReadingQuery, mark: str) -> Where | None:
+    """The conditions of a :class:`ReadingQuery`; None when it can match nothing."""
+    w = (
+        Where(mark)
+        .compare("id", ">", query.after_id)
+        .equal("device", query.device)
+        .equal("kind", query.kind)
+        .equal("area", query.area)
+        .compare("time_us", ">=", query.since_us)
+        .compare("time_us", "<", query.until_us)
+    )
+    return w if w.within("agency", query.agencies) else None
 
 
 class Store(ABC):

@@ -40,7 +40,7 @@ from psycopg_pool import ConnectionPool
 
 from stadswacht.errors import AlreadyExists, StorageError, UnknownDevice, UnknownUser
 from stadswacht.model import Agency, Area, DeadLetter, Device, StoredReading, User
-from stadswacht.store.base import ExistingReading, ReadingQuery, Store
+from stadswacht.store.base import ExistingReading, ReadingQuery, Store, Where, reading_where
 
 __all__ = ["PostgresStore"]
 
@@ -437,29 +437,14 @@ class PostgresStore(Store):
         return inserted
 
     def query_readings(self, query: ReadingQuery) -> list[StoredReading]:
-        where = ["id > %s"]
-        params: list[Any] = [query.after_id]
-        for col, val in (("device", query.device), ("kind", query.kind), ("area", query.area)):
-            if val is not None:
-                where.append(f"{col} = %s")
-                params.append(val)
-        if query.since_us is not None:
-            where.append("time_us >= %s")
-            params.append(query.since_us)
-        if query.until_us is not None:
-            where.append("time_us < %s")
-            params.append(query.until_us)
-        if query.agencies is not None:
-            if not query.agencies:
-                return []
-            where.append("agency = ANY(%s::text[])")
-            params.append(sorted(query.agencies))
-        params.append(query.limit)
+        where = reading_where(query, "%s")
+        if where is None:
+            return []
         rows = self._read(
             "query readings",
-            f"SELECT {_READING_COLS} FROM readings WHERE {' AND '.join(where)} "  # noqa: S608
+            f"SELECT {_READING_COLS} FROM readings WHERE {where.sql} "  # noqa: S608
             "ORDER BY id LIMIT %s",
-            params,
+            [*where.params, query.limit],
         )
         return [_reading_from_row(r) for r in rows]
 
@@ -475,24 +460,16 @@ class PostgresStore(Store):
         after_id: int = 0,
         limit: int = 1000,
     ) -> list[DeadLetter]:
-        where = ["id > %s"]
-        params: list[Any] = [after_id]
-        if device is not None:
-            where.append("device = %s")
-            params.append(_text(device))
-        if reason is not None:
-            where.append("reason = %s")
-            params.append(_text(reason))
-        if devices is not None:
-            if not devices:
-                return []
-            where.append("device = ANY(%s::text[])")
-            params.append(sorted(_text(d) for d in devices))
-        params.append(limit)
+        # Dead letters were stored with unrepresentable text replaced: look them up the same way.
+        where = Where("%s").compare("id", ">", after_id)
+        where.equal("device", None if device is None else _text(device))
+        where.equal("reason", None if reason is None else _text(reason))
+        if not where.within("device", None if devices is None else frozenset(map(_text, devices))):
+            return []
         rows = self._read(
             "list dead letters",
             "SELECT id, received_us, reason, message, device, seq, transport, source, payload "  # noqa: S608
-            f"FROM dead_letters WHERE {' AND '.join(where)} ORDER BY id LIMIT %s",
-            params,
+            f"FROM dead_letters WHERE {where.sql} ORDER BY id LIMIT %s",
+            [*where.params, limit],
         )
         return [_dead_letter_from_row(r) for r in rows]

@@ -17,7 +17,7 @@ from typing import Any
 
 from stadswacht.errors import AlreadyExists, StorageError, UnknownDevice, UnknownUser
 from stadswacht.model import Agency, Area, DeadLetter, Device, StoredReading, User
-from stadswacht.store.base import ExistingReading, ReadingQuery, Store
+from stadswacht.store.base import ExistingReading, ReadingQuery, Store, Where, reading_where
 
 __all__ = ["SQLiteStore"]
 
@@ -366,28 +366,13 @@ class SQLiteStore(Store):
         return taken
 
     def query_readings(self, query: ReadingQuery) -> list[StoredReading]:
-        where = ["id > ?"]
-        params: list[Any] = [query.after_id]
-        for col, val in (("device", query.device), ("kind", query.kind), ("area", query.area)):
-            if val is not None:
-                where.append(f"{col} = ?")
-                params.append(val)
-        if query.since_us is not None:
-            where.append("time_us >= ?")
-            params.append(query.since_us)
-        if query.until_us is not None:
-            where.append("time_us < ?")
-            params.append(query.until_us)
-        if query.agencies is not None:
-            if not query.agencies:
-                return []
-            where.append(f"agency IN ({','.join('?' * len(query.agencies))})")
-            params.extend(sorted(query.agencies))
-        params.append(query.limit)
+        where = reading_where(query, "?")
+        if where is None:
+            return []
         rows = self._read(
-            f"SELECT {_READING_COLS} FROM readings WHERE {' AND '.join(where)} "  # noqa: S608
+            f"SELECT {_READING_COLS} FROM readings WHERE {where.sql} "  # noqa: S608
             "ORDER BY id LIMIT ?",
-            params,
+            [*where.params, query.limit],
         )
         return [_reading_from_row(r) for r in rows]
 
@@ -403,23 +388,12 @@ class SQLiteStore(Store):
         after_id: int = 0,
         limit: int = 1000,
     ) -> list[DeadLetter]:
-        where = ["id > ?"]
-        params: list[Any] = [after_id]
-        if device is not None:
-            where.append("device = ?")
-            params.append(device)
-        if reason is not None:
-            where.append("reason = ?")
-            params.append(reason)
-        if devices is not None:
-            if not devices:
-                return []
-            where.append(f"device IN ({','.join('?' * len(devices))})")
-            params.extend(sorted(devices))
-        params.append(limit)
+        where = Where("?").compare("id", ">", after_id).equal("device", device)
+        if not where.equal("reason", reason).within("device", devices):
+            return []
         rows = self._read(
-            "SELECT id, received_us, reason, message, device, seq, transport, source, payload "  # noqa: S608 - only '?' marks
-            f"FROM dead_letters WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
-            params,
+            "SELECT id, received_us, reason, message, device, seq, transport, source, payload "  # noqa: S608
+            f"FROM dead_letters WHERE {where.sql} ORDER BY id LIMIT ?",
+            [*where.params, limit],
         )
         return [_dead_letter_from_row(r) for r in rows]
