@@ -18,19 +18,17 @@ import time as _time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import TypeAdapter, ValidationError
 
-from stadswacht.client.backoff import Backoff
-from stadswacht.client.base import Item, Rejected, SendReport, Transport
-from stadswacht.client.buffer import Buffer
-from stadswacht.client.sender import Sender
+from stadswacht.client.base import Item, SendReport, Transport
+from stadswacht.client.sender import SenderOptions, SigningSender
 from stadswacht.errors import InvalidReading
 from stadswacht.model.device import DeviceId
 from stadswacht.model.reading import READING_KINDS, format_time, parse_time_ns
-from stadswacht.model.signing import load_private_key, public_key_b64, sign_reading
+from stadswacht.model.signing import sign_reading
 
 __all__ = ["DeviceClient", "check_device_id", "make_reading"]
 
@@ -116,7 +114,7 @@ def make_reading(
     }
 
 
-class DeviceClient(Sender):
+class DeviceClient(SigningSender):
     """A sensor's client: makes readings, signs them with the device's key, and sends them.
 
     Args:
@@ -153,43 +151,13 @@ class DeviceClient(Sender):
         private_key: Ed25519PrivateKey | str,
         transport: Transport,
         buffer_path: str | Path | None = None,
-        *,
-        batch_size: int = 50,
-        batch_interval: float = 5.0,
-        max_batch: int = 1000,
-        backoff: Backoff | None = None,
-        on_rejected: Callable[[Rejected], None] | None = None,
-        background: bool = False,
-        clock: Callable[[], float] | None = None,
-        monotonic: Callable[[], float] | None = None,
-        sleep: Callable[[float], None] | None = None,
-        buffer: Buffer | None = None,
+        **options: Unpack[SenderOptions],
     ) -> None:
         self.device_id = check_device_id(device_id)
-        self._key = load_private_key(private_key) if isinstance(private_key, str) else private_key
-        kw: dict[str, Any] = {
-            k: v for k, v in {"clock": clock, "monotonic": monotonic, "sleep": sleep}.items() if v
-        }
-        super().__init__(
-            transport,
-            buffer_path,
-            batch_size=batch_size,
-            batch_interval=batch_interval,
-            max_batch=max_batch,
-            backoff=backoff,
-            on_rejected=on_rejected,
-            background=background,
-            buffer=buffer,
-            **kw,
-        )
+        super().__init__(private_key, transport, buffer_path, **options)
 
     def __repr__(self) -> str:
         return f"DeviceClient({self.device_id!r}, {self.transport!r}, pending={self.pending})"
-
-    @property
-    def public_key(self) -> str:
-        """The device's public key (base64url), what the platform registers."""
-        return public_key_b64(self._key)
 
     def reading(
         self, kind: str, values: Mapping[str, Any], time: datetime | str | None = None

@@ -28,20 +28,19 @@ stadswacht.errors.InvalidReading: not_gateway: gateway 'gw-01' is not configured
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from stadswacht.client.backoff import Backoff
-from stadswacht.client.base import Item, Rejected, SendReport, Transport
-from stadswacht.client.buffer import Buffer, Entry
+from stadswacht.client.base import Item, SendReport, Transport
+from stadswacht.client.buffer import Entry
 from stadswacht.client.device import check_device_id, make_reading
-from stadswacht.client.sender import Sender
+from stadswacht.client.sender import SenderOptions, SigningSender
 from stadswacht.errors import InvalidReading
-from stadswacht.model.signing import load_private_key, public_key_b64, sign_bytes
+from stadswacht.model.signing import sign_bytes
 
 __all__ = ["GatewayClient", "seal"]
 
@@ -59,7 +58,7 @@ def seal(key: Ed25519PrivateKey, gateway_id: str, readings: Sequence[Item]) -> I
     return {"gateway": gateway_id, "payload": payload, "sig": sign_bytes(key, payload.encode())}
 
 
-class GatewayClient(Sender):
+class GatewayClient(SigningSender):
     """A gateway's client: queues readings of its devices and sends them in signed envelopes.
 
     Takes the arguments of :class:`~stadswacht.client.device.DeviceClient` (``gateway_id``
@@ -82,43 +81,14 @@ class GatewayClient(Sender):
         buffer_path: str | Path | None = None,
         *,
         devices: Iterable[str] | None = None,
-        batch_size: int = 50,
-        batch_interval: float = 5.0,
-        max_batch: int = 1000,
-        backoff: Backoff | None = None,
-        on_rejected: Callable[[Rejected], None] | None = None,
-        background: bool = False,
-        clock: Callable[[], float] | None = None,
-        monotonic: Callable[[], float] | None = None,
-        sleep: Callable[[float], None] | None = None,
-        buffer: Buffer | None = None,
+        **options: Unpack[SenderOptions],
     ) -> None:
         self.gateway_id = check_device_id(gateway_id)
         self.devices = None if devices is None else frozenset(check_device_id(d) for d in devices)
-        self._key = load_private_key(private_key) if isinstance(private_key, str) else private_key
-        kw: dict[str, Any] = {
-            k: v for k, v in {"clock": clock, "monotonic": monotonic, "sleep": sleep}.items() if v
-        }
-        super().__init__(
-            transport,
-            buffer_path,
-            batch_size=batch_size,
-            batch_interval=batch_interval,
-            max_batch=max_batch,
-            backoff=backoff,
-            on_rejected=on_rejected,
-            background=background,
-            buffer=buffer,
-            **kw,
-        )
+        super().__init__(private_key, transport, buffer_path, **options)
 
     def __repr__(self) -> str:
         return f"GatewayClient({self.gateway_id!r}, {self.transport!r}, pending={self.pending})"
-
-    @property
-    def public_key(self) -> str:
-        """The gateway's public key (base64url), what the platform registers."""
-        return public_key_b64(self._key)
 
     def reading(
         self,

@@ -22,7 +22,9 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Self, TypedDict, Unpack
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from stadswacht.client.backoff import Backoff
 from stadswacht.client.base import (
@@ -36,6 +38,7 @@ from stadswacht.client.base import (
 )
 from stadswacht.client.buffer import Buffer, Entry, MemoryBuffer, SqliteBuffer
 from stadswacht.errors import PayloadTooLarge, TransportError
+from stadswacht.model.signing import load_private_key, public_key_b64
 
 __all__ = ["Sender"]
 
@@ -343,3 +346,37 @@ class Sender(ABC):
 
     def _shrink(self) -> None:  # noqa: B027 - a hook; readings signed one by one need nothing
         """Called after the platform refused a batch as too large, before a smaller one."""
+
+
+class SenderOptions(TypedDict, total=False):
+    """The batching, retry and buffering options every client takes (see :class:`Sender`)."""
+
+    batch_size: int
+    batch_interval: float
+    max_batch: int
+    backoff: Backoff | None
+    on_rejected: Callable[[Rejected], None] | None
+    background: bool
+    clock: Callable[[], float]
+    monotonic: Callable[[], float]
+    sleep: Callable[[float], None]
+    buffer: Buffer | None
+
+
+class SigningSender(Sender):
+    """A :class:`Sender` that holds an Ed25519 private key: the device and gateway clients."""
+
+    def __init__(
+        self,
+        private_key: Ed25519PrivateKey | str,
+        transport: Transport,
+        buffer_path: str | Path | None = None,
+        **options: Unpack[SenderOptions],
+    ) -> None:
+        self._key = load_private_key(private_key) if isinstance(private_key, str) else private_key
+        super().__init__(transport, buffer_path, **options)
+
+    @property
+    def public_key(self) -> str:
+        """The public key (base64url): what the platform registers."""
+        return public_key_b64(self._key)
