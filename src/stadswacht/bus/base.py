@@ -11,11 +11,19 @@ one not acknowledged within ``ack_wait`` is delivered again, so consumers must b
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Bus", "Message", "Subscription", "reading_subject", "subject_matches"]
+__all__ = [
+    "Bus",
+    "Message",
+    "QueueSubscription",
+    "Subscription",
+    "reading_subject",
+    "subject_matches",
+]
 
 READINGS_PREFIX = "stadswacht.readings"
 
@@ -85,6 +93,24 @@ class Subscription(ABC):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+class QueueSubscription(Subscription):
+    """A subscription fed through an asyncio queue on the subscriber's loop; ``None`` in the
+    queue ends the iteration. Both buses hand messages over this way."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.queue: asyncio.Queue[Message | None] = asyncio.Queue()
+        self.closed = False
+
+    async def __anext__(self) -> Message:
+        if self.closed:
+            raise StopAsyncIteration
+        msg = await self.queue.get()
+        if msg is None:
+            raise StopAsyncIteration
+        return msg
 
 
 class Bus(ABC):

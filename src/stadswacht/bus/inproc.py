@@ -12,21 +12,19 @@ import itertools
 import threading
 from collections.abc import Sequence
 
-from stadswacht.bus.base import Bus, Message, Subscription, subject_matches
+from stadswacht.bus.base import Bus, Message, QueueSubscription, Subscription, subject_matches
 from stadswacht.errors import BusError
 
 __all__ = ["InprocBus"]
 
 
-class _InprocSubscription(Subscription):
+class _InprocSubscription(QueueSubscription):
     def __init__(self, bus: InprocBus, subject: str, durable: str | None, ack_wait: float) -> None:
         self.bus = bus
         self.subject = subject
         self.durable = durable
         self.ack_wait = ack_wait
-        self.loop = asyncio.get_running_loop()
-        self.queue: asyncio.Queue[Message | None] = asyncio.Queue()
-        self.closed = False
+        super().__init__()
         # token -> (redelivery timer, subject, data, msg_id) of each unacknowledged message
         self._pending: dict[str, tuple[asyncio.TimerHandle, str, bytes, str]] = {}
 
@@ -56,14 +54,6 @@ class _InprocSubscription(Subscription):
         handle = self.loop.call_later(self.ack_wait, expire)
         self._pending[token] = (handle, subject, data, msg_id)
         self.queue.put_nowait(Message(subject, data, msg_id, redelivered, ack))
-
-    async def __anext__(self) -> Message:
-        if self.closed:
-            raise StopAsyncIteration
-        msg = await self.queue.get()
-        if msg is None:
-            raise StopAsyncIteration
-        return msg
 
     async def close(self) -> None:
         if self.closed:

@@ -35,7 +35,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription as NatsSubscription
 from nats.js import JetStreamContext, api
 
-from stadswacht.bus.base import Bus, Message, Subscription
+from stadswacht.bus.base import Bus, Message, QueueSubscription, Subscription
 from stadswacht.errors import BusError
 
 __all__ = ["DEFAULT_STREAM", "NatsBus"]
@@ -65,15 +65,13 @@ def consumer_name(durable: str, subject: str) -> str:
     return f"{durable}_{digest}"
 
 
-class _NatsSubscription(Subscription):
+class _NatsSubscription(QueueSubscription):
     """Messages arrive on the bus thread and are queued on the subscriber's loop."""
 
     def __init__(self, bus: NatsBus, subject: str) -> None:
         self.bus = bus
         self.subject = subject
-        self.loop = asyncio.get_running_loop()
-        self.queue: asyncio.Queue[Message | None] = asyncio.Queue()
-        self.closed = False
+        super().__init__()
         self.sub: NatsSubscription | None = None  # set and used on the bus thread
         self.ephemeral: str | None = None  # consumer to delete on close
 
@@ -109,14 +107,6 @@ class _NatsSubscription(Subscription):
         self.closed = True
         with contextlib.suppress(RuntimeError):  # the subscriber's loop is already closed
             self.loop.call_soon_threadsafe(self.queue.put_nowait, None)
-
-    async def __anext__(self) -> Message:
-        if self.closed:
-            raise StopAsyncIteration
-        msg = await self.queue.get()
-        if msg is None:
-            raise StopAsyncIteration
-        return msg
 
     async def close(self) -> None:
         if self.closed:
