@@ -238,3 +238,15 @@ def test_evaluate_scores_ingest_and_says_not_built(tmp_path: Path) -> None:
     assert json.loads((out / "scorecard.json").read_text()) == card
     assert "not built" in (out / "scorecard.md").read_text()
     assert (out / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_run_with_an_unreachable_store_or_bus_says_so_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.support.server import free_port
+
+    monkeypatch.setenv("STADSWACHT_DATABASE_URL", f"postgresql://nobody@127.0.0.1:{free_port()}/x")
+    get_settings.cache_clear()
+    r = runner.invoke(app, ["run"])
+    assert r.exit_code == 1 and "cannot open the PostgreSQL store" in r.output
+    assert "Traceback" not in r.output

@@ -65,8 +65,11 @@ def _settings() -> Settings:
         raise typer.Exit(2) from exc
 
 
-def _platform() -> Platform:
-    return Platform.from_settings(_settings())
+def _platform(settings: Settings | None = None) -> Platform:
+    try:
+        return Platform.from_settings(settings or _settings())
+    except StadswachtError as exc:
+        raise _fail(exc) from exc
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -94,8 +97,16 @@ def run(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    api = create_app(settings)
-    uvicorn.run(api, host=host or settings.host, port=port or settings.port, log_level="info")
+    platform = _platform(settings)
+    try:
+        uvicorn.run(
+            create_app(platform=platform),
+            host=host or settings.host,
+            port=port or settings.port,
+            log_level="info",
+        )
+    finally:
+        asyncio.run(platform.close())
 
 
 @app.command()
@@ -535,7 +546,7 @@ def replay(
     settings = _settings()
     # Devices are registered through a platform on the same database as the server, like the
     # other administrative commands; the server sees them on its next registry lookup.
-    platform = Platform.from_settings(settings)
+    platform = _platform(settings)
     transport: Transport
     try:
         if via is Via.inproc:
@@ -620,7 +631,7 @@ def evaluate(
                 "mqtt_url": None,
             }
         )
-        platform = Platform.from_settings(settings)
+        platform = _platform(settings)
         try:
             started = time.monotonic()
             report = run_replay(

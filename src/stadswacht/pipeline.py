@@ -37,9 +37,19 @@ class Platform:
     def from_settings(
         cls, settings: Settings, *, store: Store | None = None, bus: Bus | None = None
     ) -> Platform:
-        """Open the store and bus the settings name (or use the given ones)."""
+        """Open the store and bus the settings name (or use the given ones).
+
+        Raises:
+            StorageError, BusError: the store or the bus cannot be reached; the message says
+                which and where.
+        """
         store = store or open_store(settings.database_url)
-        bus = bus or open_bus(settings.bus_url)
+        try:
+            bus = bus or open_bus(settings.bus_url)
+            bus.ping()
+        except BaseException:
+            store.close()
+            raise
         registry = DeviceRegistry(store)
         ingestor = Ingestor(store, bus, settings, registry)
         return cls(settings, store, bus, registry, ingestor)

@@ -210,6 +210,7 @@ async def test_closing_a_subscription_ends_its_iteration(bus: Bus) -> None:
 
 
 async def test_closing_the_bus_ends_subscriptions_and_refuses_publish(bus: Bus) -> None:
+    await asyncio.to_thread(bus.ping)  # reachable while open
     async with await bus.subscribe("stadswacht.readings.>", durable="infra") as sub:
         bus.publish(items(1))
         await take(sub, 1)
@@ -220,6 +221,8 @@ async def test_closing_the_bus_ends_subscriptions_and_refuses_publish(bus: Bus) 
         bus.publish(items(1))
     with pytest.raises(BusError, match="closed"):
         await bus.subscribe("stadswacht.>")
+    with pytest.raises(BusError, match="closed"):
+        bus.ping()
     await bus.close()  # closing twice is harmless
 
 

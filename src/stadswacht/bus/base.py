@@ -136,5 +136,9 @@ class Bus(ABC):
         """
 
     @abstractmethod
+    def ping(self) -> None:
+        """Raise :class:`~stadswacht.errors.BusError` if the bus cannot be reached (blocking)."""
+
+    @abstractmethod
     async def close(self) -> None:
         """Release connections."""

@@ -112,6 +112,10 @@ class InprocBus(Bus):
                 counter = self._rr.setdefault(name, itertools.count())
                 members[next(counter) % len(members)].deliver(subject, data, msg_id)
 
+    def ping(self) -> None:
+        if self._closed:
+            raise BusError("the bus is closed")
+
     async def subscribe(
         self, subject: str, *, durable: str | None = None, ack_wait: float = 30.0
     ) -> Subscription:

@@ -316,6 +316,12 @@ class NatsBus(Bus):
     async def _on_reconnected(self) -> None:
         log.info("reconnected to NATS at %s", self.url)
 
+    def ping(self) -> None:
+        """Connect (and set up the stream) now; ``BusError`` if NATS cannot be reached."""
+        if self.closed:
+            raise BusError("the bus is closed")
+        self._call(self._connection())
+
     # -- publish -------------------------------------------------------------------------
 
     def publish(self, items: Sequence[tuple[str, bytes, str]]) -> None:

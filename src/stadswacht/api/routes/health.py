@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from stadswacht.api.auth import require
 from stadswacht.api.deps import CurrentUser, PlatformDep
-from stadswacht.errors import StorageError
+from stadswacht.errors import BusError, StorageError
 
 router = APIRouter(tags=["health"])
 
@@ -25,11 +25,15 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(platform: PlatformDep) -> dict[str, str]:
-    """The store answers; 503 if not."""
+    """The store and the bus answer; 503 if not."""
     try:
         await anyio.to_thread.run_sync(platform.store.ping)
     except StorageError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "store unreachable") from exc
+    try:
+        await anyio.to_thread.run_sync(platform.bus.ping)
+    except BusError as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "bus unreachable") from exc
     return {"status": "ready"}
 
 
