@@ -54,8 +54,10 @@ class Where:
     ('id > ? AND device = ? AND agency IN (?)', [5, 'd1', 'police'])
     """
 
-    def __init__(self, mark: str) -> None:
+    def __init__(self, mark: str, *, arrays: bool = False) -> None:
         self.mark = mark
+        self.arrays = arrays
+        """Pass a set as one array parameter (PostgreSQL ``= ANY``), not one mark per member."""
         self.terms: list[str] = []
         self.params: list[Any] = []
 
@@ -77,8 +79,12 @@ class Where:
             return True
         if not values:
             return False
-        self.terms.append(f"{column} IN ({','.join([self.mark] * len(values))})")
-        self.params.extend(sorted(values))
+        if self.arrays:
+            self.terms.append(f"{column} = ANY({self.mark})")
+            self.params.append(sorted(values))
+        else:
+            self.terms.append(f"{column} IN ({','.join([self.mark] * len(values))})")
+            self.params.extend(sorted(values))
         return True
 
     @property
@@ -87,10 +93,10 @@ class Where:
         return " AND ".join(self.terms) or "TRUE"
 
 
-def reading_where(query: ReadingQuery, mark: str) -> Where | None:
+def reading_where(query: ReadingQuery, mark: str, *, arrays: bool = False) -> Where | None:
     """The conditions of a :class:`ReadingQuery`; None when it can match nothing."""
     w = (
-        Where(mark)
+        Where(mark, arrays=arrays)
         .compare("id", ">", query.after_id)
         .equal("device", query.device)
         .equal("kind", query.kind)

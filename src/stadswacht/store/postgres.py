@@ -437,7 +437,7 @@ class PostgresStore(Store):
         return inserted
 
     def query_readings(self, query: ReadingQuery) -> list[StoredReading]:
-        where = reading_where(query, "%s")
+        where = reading_where(query, "%s", arrays=True)
         if where is None:
             return []
         rows = self._read(
@@ -461,7 +461,7 @@ class PostgresStore(Store):
         limit: int = 1000,
     ) -> list[DeadLetter]:
         # Dead letters were stored with unrepresentable text replaced: look them up the same way.
-        where = Where("%s").compare("id", ">", after_id)
+        where = Where("%s", arrays=True).compare("id", ">", after_id)
         where.equal("device", None if device is None else _text(device))
         where.equal("reason", None if reason is None else _text(reason))
         if not where.within("device", None if devices is None else frozenset(map(_text, devices))):
