@@ -7,6 +7,7 @@ errors are translated at the boundary (``raise StorageError(...) from exc``)::
     ├── ConfigurationError (ValueError)
     ├── InvalidReading (ValueError)          a reading that is rejected; carries a reason code
     ├── ScenarioError (ValueError)           a living-lab scenario file that is not valid
+    ├── AudioError (ValueError)              a recording that cannot be read or is not audio
     ├── NotFound (LookupError)
     │   ├── UnknownDevice
     │   └── UnknownUser
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 __all__ = [
     "AlreadyExists",
+    "AudioError",
     "AuthenticationError",
     "BusError",
     "ConfigurationError",
@@ -68,6 +70,11 @@ class InvalidReading(StadswachtError, ValueError):
 
 class ScenarioError(StadswachtError, ValueError):
     """Raised when a scenario file is not valid; the message names the file, line and field."""
+
+
+class AudioError(StadswachtError, ValueError):
+    """Raised when a recording cannot be read (missing, not audio, empty); the message names
+    the file and why."""
 
 
 class NotFound(StadswachtError, LookupError):

@@ -1,5 +1,8 @@
 """The physical models the simulator uses, one function per model.
 
+``speed_of_sound`` and ``LocalFrame`` live in :mod:`stadswacht.model.geo` (detectors use them
+too) and are re-exported here.
+
 >>> round(speed_of_sound(20.0), 2)
 343.21
 >>> round(spherical_spreading(150.0, 100.0), 1)
@@ -14,6 +17,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from stadswacht.model.geo import EARTH_RADIUS_M, LocalFrame, speed_of_sound
+
 __all__ = [
     "EARTH_RADIUS_M",
     "M2_PERIOD_H",
@@ -24,23 +29,11 @@ __all__ = [
     "spherical_spreading",
 ]
 
-EARTH_RADIUS_M = 6_371_008.8
-"""Mean Earth radius [m] (IUGG)."""
-
 M2_PERIOD_H = 12.4206012
 """Period of the principal lunar semi-diurnal tide M2 [h]."""
 
 S2_PERIOD_H = 12.0
 """Period of the principal solar semi-diurnal tide S2 [h]."""
-
-
-def speed_of_sound(temperature_c: float) -> float:
-    """Speed of sound in dry air [m/s] at ``temperature_c`` [°C]: c = 331.3·sqrt(1 + T/273.15).
-
-    The ideal-gas approximation (e.g. ISO 9613-1's reference conditions); humidity adds
-    under 0.5 %, ignored here.
-    """
-    return 331.3 * math.sqrt(1.0 + temperature_c / 273.15)
 
 
 def spherical_spreading(source_db: float, distance_m: float, excess_db_per_m: float = 0.0) -> float:
@@ -70,31 +63,3 @@ def astronomical_tide(
     m2 = m2_amplitude_cm * np.cos(2 * np.pi * (hours - phase_h) / m2_period_h)
     s2 = s2_amplitude_cm * np.cos(2 * np.pi * (hours - phase_h) / S2_PERIOD_H)
     return np.asarray(mean_cm + m2 + s2, dtype=np.float64)
-
-
-class LocalFrame:
-    """An equirectangular projection around an origin: metres east and north of it.
-
-    Accurate to well under 0.1 % over a few kilometres, which is all a district needs.
-
-    >>> f = LocalFrame(4.29, 52.09)
-    >>> x, y = f.to_xy(4.30, 52.09)
-    >>> round(x), round(y)
-    (683, 0)
-    >>> [round(v, 6) for v in f.to_lonlat(x, y)]
-    [4.3, 52.09]
-    """
-
-    def __init__(self, lon0: float, lat0: float) -> None:
-        self.lon0 = lon0
-        self.lat0 = lat0
-        self._kx = math.radians(1.0) * EARTH_RADIUS_M * math.cos(math.radians(lat0))
-        self._ky = math.radians(1.0) * EARTH_RADIUS_M
-
-    def to_xy(self, lon: float, lat: float) -> tuple[float, float]:
-        """Metres east and north of the origin."""
-        return (lon - self.lon0) * self._kx, (lat - self.lat0) * self._ky
-
-    def to_lonlat(self, x: float, y: float) -> tuple[float, float]:
-        """The WGS84 ``(lon, lat)`` of a local point."""
-        return self.lon0 + x / self._kx, self.lat0 + y / self._ky
