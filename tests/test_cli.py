@@ -221,14 +221,21 @@ def test_replay_default_scenario_in_process_and_write_truth(tmp_path: Path) -> N
     assert r.exit_code == 1 and "missing.yaml" in r.output
 
 
-def test_evaluate_scores_ingest_and_says_not_built(tmp_path: Path) -> None:
+def test_evaluate_scores_ingest_and_gunshots_and_says_not_built(tmp_path: Path) -> None:
     scenario = Path(__file__).resolve().parents[1] / "scenarios" / "international_zone.yaml"
     r = runner.invoke(app, ["evaluate", str(scenario), "--json", "--out", str(tmp_path)])
     assert r.exit_code == 0, r.output
     card = json.loads(r.output.strip().splitlines()[-1])
-    for kind in ("gunshot", "crowd", "hazard", "infra", "websignal"):
+    for kind in ("crowd", "hazard", "infra", "websignal"):
         assert card[kind]["status"] == "not built"
-    assert card["gunshot"]["truth_events"]["gunshot"] == 1
+    gunshot = card["gunshot"]
+    assert gunshot["status"] == "scored"
+    assert gunshot["truth_events"] == {"gunshot": 3, "fireworks": 1, "impulsive_noise": 24}
+    # The detector finds every shot, near where it was, in time; fireworks are not shots.
+    assert gunshot["detected"] == gunshot["events"] == 3
+    assert gunshot["false_alarms"] == 0
+    assert gunshot["localisation_error_m"]["p90"] < 15
+    assert gunshot["decision_delay_s"]["p95"] <= 2.0
     ingest = card["ingest"]
     assert ingest["genuine_stored"] == ingest["genuine_sent"] > 1000
     assert ingest["genuine_refused"] == 0
@@ -237,6 +244,7 @@ def test_evaluate_scores_ingest_and_says_not_built(tmp_path: Path) -> None:
     out = tmp_path / "international_zone"
     assert json.loads((out / "scorecard.json").read_text()) == card
     assert "not built" in (out / "scorecard.md").read_text()
+    assert "| gunshot | 3/3 |" in (out / "scorecard.md").read_text()
     assert (out / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -49,6 +49,10 @@ app.add_typer(device_app, name="device")
 app.add_typer(user_app, name="user")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(broker_app, name="broker")
+acoustic_app = typer.Typer(
+    help="The sensor-side acoustic detector and classifier, on recordings.", no_args_is_help=True
+)
+app.add_typer(acoustic_app, name="acoustic")
 
 console = Console()
 err = Console(stderr=True)
@@ -641,9 +645,10 @@ def evaluate(
                 speed=0.0,
             )
             elapsed = time.monotonic() - started
+            detections = _detect_replayed(platform, report)
         finally:
             asyncio.run(platform.close())
-    card = score(report, {}, elapsed_s=elapsed)
+    card = score(report, detections, elapsed_s=elapsed)
     paths = write_scorecard(card, report, out / scenario.stem)
     if as_json:
         print(json.dumps(card))
@@ -660,8 +665,114 @@ def evaluate(
             f"{a['expected']}, {a['stored']} stored"
         )
     for kind in ("gunshot", "crowd", "hazard", "infra", "websignal"):
-        console.print(f"  {kind}: {card[kind]['status']}")
+        d = card[kind]
+        if d["status"] != "scored":
+            console.print(f"  {kind}: {d['status']}")
+            continue
+        err, delay = d["localisation_error_m"], d["decision_delay_s"]
+        console.print(
+            f"  {kind}: {d['detected']}/{d['events']} detected, precision {d['precision']}, "
+            f"{d['false_alarms_per_hour']} false alarms/h"
+            + (f", error median {err['median']} m" if err else "")
+            + (f", decision p95 {delay['p95']} s after the last arrival" if delay else "")
+        )
     console.print(f"  score card: {', '.join(str(p) for p in paths)}")
+
+
+@acoustic_app.command("classify")
+def acoustic_classify(
+    files: Annotated[list[Path], typer.Argument(help="Recordings (WAV, FLAC, OGG; any rate)")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout")] = False,
+) -> None:
+    """Find impulses in recordings and classify each (gunshot, fireworks, other impulsive
+    sound, background), as an acoustic sensor does before it sends an impulse report.
+
+    A file that cannot be read is reported with the reason; the others are still classified,
+    and the exit status is 1.
+    """
+    from stadswacht.detect.acoustic import Classifier, classify_file
+    from stadswacht.errors import AudioError
+
+    classifier = Classifier.load()
+    results: list[dict[str, Any]] = []
+    for path in files:
+        try:
+            results.append(
+                {"file": str(path), "impulses": classify_file(path, classifier=classifier)}
+            )
+        except AudioError as exc:
+            results.append({"file": str(path), "error": str(exc)})
+    failed = any("error" in r for r in results)
+    if as_json:
+        print(json.dumps({"files": results}, indent=2))
+        if failed:
+            raise typer.Exit(1)
+        return
+    for r in results:
+        if "error" in r:
+            err.print(f"[red]{r['file']}: {r['error']}[/red]")
+            continue
+        console.print(f"[bold]{r['file']}[/bold]: {len(r['impulses'])} impulses")
+        for imp in r["impulses"]:
+            classes = imp["classes"]
+            best = max(classes, key=lambda k: classes[k])
+            ranked = ", ".join(
+                f"{k} {v:.2f}" for k, v in sorted(classes.items(), key=lambda kv: -kv[1])
+            )
+            console.print(
+                f"  {imp['time_s']:9.4f} s  {imp['peak_dbfs']:6.1f} dBFS  "
+                f"[bold]{best}[/bold]  ({ranked})"
+            )
+    if failed:
+        raise typer.Exit(1)
+
+
+def _detect_replayed(platform: Platform, report: ReplayReport) -> dict[str, list[dict[str, Any]]]:
+    """Run the detectors over what a replay stored, on the simulated clock: each stored reading
+    reaches them at the simulated time it was sent (see :mod:`stadswacht.pipeline.offline`)."""
+    from stadswacht.pipeline.gunshot import KINDS, GunshotStage
+    from stadswacht.pipeline.offline import detect_recorded
+    from stadswacht.store import ReadingQuery
+
+    sim = report.simulation
+    start_s = sim.start.timestamp()
+    sent = {
+        (e.reading["device"], e.reading["seq"]): start_s + e.send_s
+        for e in sim.genuine()
+        if e.reading["kind"] in KINDS
+    }
+    received: list[tuple[float, dict[str, Any]]] = []
+    for kind in KINDS:
+        after = 0
+        while page := platform.store.query_readings(
+            ReadingQuery(kind=kind, after_id=after, limit=10_000)
+        ):
+            after = int(page[-1].id or 0)
+            received += [
+                (sent[(r.device, r.seq)], r.as_dict()) for r in page if (r.device, r.seq) in sent
+            ]
+    received.sort(key=lambda pair: pair[0])
+    stage = GunshotStage(
+        device=platform.registry.get,
+        acoustic_devices=lambda: [
+            d for d in platform.registry.list() if d.kind is DeviceKind.ACOUSTIC
+        ],
+    )
+    found = detect_recorded(stage, received)
+    return {
+        "gunshot": [
+            {
+                "type": d.kind,
+                "time": d.time,
+                "position": [d.position.lon, d.position.lat] if d.position else None,
+                "detected_at": d.detected_at,
+                "decision_delay_s": d.details.get("raised_after_last_arrival_s"),
+                "rounds": d.details.get("rounds"),
+            }
+            for d in found
+            if d.kind == "gunshot"
+        ]
+    }
 
 
 def _advance(progress: Progress, task: TaskID, done: int, total: int) -> None:

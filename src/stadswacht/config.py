@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    detectors: bool = True
+    """Run the detectors in this process (``stadswacht run``). Scaled out, set it on exactly one
+    process: a gunshot is located from the reports of several sensors, which must all reach
+    the same detector."""
+
     secret_key: str = DEFAULT_DEV_SECRET
     """Signs user tokens (HS256). Must be set, 32+ characters, outside development."""
     token_ttl_s: int = Field(default=8 * 3600, gt=0)

@@ -18,7 +18,7 @@ from stadswacht.store import Store, open_store
 from stadswacht.store.postgres import PostgresStore
 from tests.support.postgres import PostgresServer, PostgresUnavailable, postgres_server
 
-_TABLES = "agencies, areas, devices, users, readings, dead_letters"
+_TABLES = "agencies, areas, devices, users, readings, dead_letters, detections"
 
 
 @pytest.fixture(scope="session")

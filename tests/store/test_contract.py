@@ -11,13 +11,14 @@ import dataclasses
 import random
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from stadswacht.errors import AlreadyExists, StorageError, UnknownDevice, UnknownUser
-from stadswacht.model import DeviceStatus, Role, StoredReading
+from stadswacht.errors import AlreadyExists, NotFound, StorageError, UnknownDevice, UnknownUser
+from stadswacht.model import Detection, DeviceStatus, Ellipse, Position, Role, StoredReading
 from stadswacht.store import ReadingQuery, Store
-from stadswacht.store.base import ExistingReading
+from stadswacht.store.base import DetectionQuery, ExistingReading
 from tests.store.factories import (
     KEY_B,
     T0_US,
@@ -395,3 +396,60 @@ def test_concurrent_overlapping_commits_store_each_key_once(
     by_id = {r.id: (r.device, r.seq) for mine in results for r in mine}
     assert by_id == {r.id: (r.device, r.seq) for r in stored}
     assert len(store.list_dead_letters(limit=100)) == 16
+
+
+def _detection(id: str, *, version: int = 1, **kw: Any) -> Detection:
+    base: dict[str, Any] = {
+        "id": id,
+        "kind": "gunshot",
+        "detector": "gunshot",
+        "agency": "police",
+        "area": "iz",
+        "time": "2026-11-25T02:13:07.120000Z",
+        "detected_at": "2026-11-25T02:13:08.010000Z",
+        "version": version,
+        "position": Position(lat=52.0915, lon=4.2925),
+        "uncertainty": Ellipse(semi_major_m=3.9, semi_minor_m=2.1, orientation_deg=35.0),
+        "probability": 0.93,
+        "evidence": ["iz-ac-01:17", "iz-ac-02:9"],
+        "sensors": ["iz-ac-01", "iz-ac-02"],
+        "details": {"rounds": version},
+    }
+    return Detection(**{**base, **kw})
+
+
+def test_detection_round_trips_and_a_newer_version_replaces_it(store: Store) -> None:
+    store.put_detection(_detection("g1"))
+    assert store.get_detection("g1") == _detection("g1")
+    store.put_detection(_detection("g1", version=3))
+    assert store.get_detection("g1").details == {"rounds": 3}
+
+
+def test_an_older_detection_version_never_overwrites_a_newer_one(store: Store) -> None:
+    store.put_detection(_detection("g1", version=2))
+    store.put_detection(_detection("g1", version=1))  # a redelivered, older message
+    assert store.get_detection("g1").version == 2
+
+
+def test_unknown_detection_raises_not_found(store: Store) -> None:
+    with pytest.raises(NotFound):
+        store.get_detection("nope")
+
+
+def test_list_detections_filters_by_kind_area_time_and_agency(store: Store) -> None:
+    store.put_detection(_detection("a", time="2026-11-25T02:00:00.000000Z"))
+    store.put_detection(_detection("b", time="2026-11-25T03:00:00.000000Z", agency="municipality"))
+    store.put_detection(_detection("c", time="2026-11-25T04:00:00.000000Z", kind="fireworks"))
+    store.put_detection(_detection("d", time="2026-11-25T05:00:00.000000Z", area=None))
+
+    def ids(**kw: Any) -> list[str]:
+        return [d.id for d in store.list_detections(DetectionQuery(**kw))]
+
+    assert ids() == ["a", "b", "c", "d"]
+    assert ids(kind="gunshot") == ["a", "b", "d"]
+    assert ids(area="iz") == ["a", "b", "c"]
+    assert ids(agencies=frozenset({"municipality"})) == ["b"]
+    assert ids(agencies=frozenset()) == []
+    since = _detection("x", time="2026-11-25T03:00:00.000000Z").time_us
+    assert ids(since_us=since, until_us=since + 3600 * 1_000_000) == ["b"]
+    assert ids(limit=2) == ["a", "b"]

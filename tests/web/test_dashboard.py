@@ -19,9 +19,10 @@ from stadswacht.api import create_app
 from stadswacht.api.app import WEB_DIR
 from stadswacht.api.auth import create_user
 from stadswacht.livinglab import PlatformRegistrar, read_scenario, register_scenario
-from stadswacht.model import Role, format_time
+from stadswacht.model import Detection, Ellipse, Position, Role, format_time
 from stadswacht.model.signing import sign_reading
 from stadswacht.pipeline import Platform
+from stadswacht.pipeline.detectors import publish_detections
 from tests.support.server import serve
 
 try:
@@ -284,3 +285,67 @@ def test_the_api_serves_the_dashboard_at_its_root_and_keeps_its_own_routes(
         assert client.get("/docs").status_code == 200
         assert client.get("/v1/devices").status_code == 401
         assert client.get("/v1/no-such-route").json() == {"detail": "Not Found"}
+
+
+def test_a_gunshot_detection_shows_with_its_ellipse_and_the_sensors_that_heard_it(
+    platform: Platform, browser: Any
+) -> None:
+    if not (WEB_DIR / "vendor" / "maplibre-gl.mjs").exists():
+        pytest.fail("the map library is missing: run `make` (npm ci copies it into web/vendor/)")
+    district = District(platform)
+    create_user(platform.store, "olga", PASSWORD, "police", Role.OPERATOR)
+    heard = sorted(s.id for s in district.scenario.sensors if s.group == "acoustic")[:5]
+    now = datetime.now(UTC)
+    detection = Detection(
+        id="gunshot-iz-ac-02-7",
+        kind="gunshot",
+        detector="gunshot",
+        agency="police",
+        area="johan-de-wittlaan",
+        time=format_time(now),
+        detected_at=format_time(now),
+        version=3,
+        position=Position(lat=52.0915, lon=4.2925),
+        uncertainty=Ellipse(semi_major_m=6.0, semi_minor_m=2.5, orientation_deg=30.0),
+        probability=0.91,
+        evidence=[f"{s}:7" for s in heard],
+        sensors=heard,
+        details={"rounds": 3, "poor_geometry": False},
+    )
+    with serve(create_app(platform=platform)) as url:
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        _login(page, url)
+        expect(page.locator("#detections li").first).to_have_text(
+            "No detections in the last 24 hours"
+        )
+        page.wait_for_function("window.stadswacht.detections?.stream?.readyState === 1")
+        # What the detector worker does with a detection: store it, publish it.
+        publish_detections(platform.store, platform.bus, [detection])
+        expect(page.locator("#detections li").first).to_contain_text("Gunshot")
+        expect(page.locator("#detections li").first).to_contain_text("3×")
+        expect(page.locator('#detection dd[data-field="detRounds"]')).to_have_text("3")
+        expect(page.locator('#detection dd[data-field="detUncertainty"]')).to_have_text(
+            "6.0 × 2.5 m"
+        )
+        drawn = page.wait_for_function(
+            """() => {
+                const m = window.stadswacht.map?.map;
+                if (!m || !m.loaded()) return null;
+                const ellipse = m.querySourceFeatures('detections')
+                    .filter(f => f.geometry.type === 'Polygon');
+                const lines = m.querySourceFeatures('evidence');
+                const sensors = new Set(lines.map(f => f.properties.sensor));
+                if (!ellipse.length || !sensors.size) return null;
+                return {ellipse: ellipse.length, sensors: [...sensors]};
+            }""",
+            timeout=10_000,
+        ).json_value()
+        assert sorted(drawn["sensors"]) == heard
+        page.click("[data-lang=nl]")
+        expect(page.locator("#detections li").first).to_contain_text("Schot")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-gunshot.png"))
+        assert errors == []
+        page.close()

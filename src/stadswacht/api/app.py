@@ -18,7 +18,16 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from stadswacht import __version__
-from stadswacht.api.routes import areas, auth, deadletters, devices, health, readings, stream
+from stadswacht.api.routes import (
+    areas,
+    auth,
+    deadletters,
+    detections,
+    devices,
+    health,
+    readings,
+    stream,
+)
 from stadswacht.config import Settings
 from stadswacht.errors import (
     AuthenticationError,
@@ -51,11 +60,15 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         platform.start_mqtt()
+        await platform.start_detectors()
         try:
             yield
         finally:
             if owns:
                 await platform.close()
+            elif platform.detectors is not None:
+                await platform.detectors.stop()
+                platform.detectors = None
 
     app = FastAPI(
         title="Stadswacht",
@@ -68,7 +81,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.state.ip_limiter = TokenBuckets(rate=200.0, burst=400.0)
     app.state.login_limiter = TokenBuckets(rate=0.2, burst=10.0)
 
-    for module in (auth, devices, readings, areas, deadletters, stream, health):
+    for module in (auth, devices, readings, detections, areas, deadletters, stream, health):
         app.include_router(module.router)
 
     # The operator dashboard; mounted last, so every route above takes precedence.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request, status
@@ -11,7 +12,14 @@ from stadswacht.api.auth import Principal, read_token
 from stadswacht.errors import AuthenticationError
 from stadswacht.pipeline import Platform
 
-__all__ = ["CurrentUser", "PlatformDep", "StreamUser", "get_platform", "get_principal"]
+__all__ = [
+    "CurrentUser",
+    "PlatformDep",
+    "StreamUser",
+    "epoch_us",
+    "get_platform",
+    "get_principal",
+]
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 
@@ -60,3 +68,14 @@ def get_stream_principal(
 
 CurrentUser = Annotated[Principal, Depends(get_principal)]
 StreamUser = Annotated[Principal, Depends(get_stream_principal)]
+
+
+def epoch_us(t: datetime | None) -> int | None:
+    """A query parameter's time in microseconds since the Unix epoch; 422 without an offset."""
+    if t is None:
+        return None
+    if t.tzinfo is None:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "give times with a UTC offset, e.g. ...Z"
+        )
+    return int(t.timestamp() * 1_000_000)

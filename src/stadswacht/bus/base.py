@@ -17,15 +17,28 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
+    "DETECTIONS_PREFIX",
+    "READINGS_PREFIX",
     "Bus",
     "Message",
     "QueueSubscription",
     "Subscription",
+    "detection_subject",
     "reading_subject",
     "subject_matches",
 ]
 
 READINGS_PREFIX = "stadswacht.readings"
+DETECTIONS_PREFIX = "stadswacht.detections"
+
+
+def detection_subject(area: str | None, kind: str) -> str:
+    """The subject a detection (each new version of it) is published on.
+
+    >>> detection_subject("peace-palace", "gunshot")
+    'stadswacht.detections.peace-palace.gunshot'
+    """
+    return f"{DETECTIONS_PREFIX}.{area or '_'}.{kind}"
 
 
 def reading_subject(area: str | None, kind: str) -> str:

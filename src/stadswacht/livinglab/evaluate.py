@@ -115,11 +115,15 @@ def score_detections(
     """Match one detector kind's detections to the ground truth and score them.
 
     A detection is ``{"type", "time", "position": [lon, lat] or None, "detected_at"}`` (times
-    RFC 3339). It matches the nearest-in-time unmatched true event of the same ``type`` within
-    the scenario's tolerance for that type (``time_s``, and ``distance_m`` when both have a
-    position); each true event matches at most one detection. Figures: detection rate, false
-    alarms (unmatched detections) per hour, localisation error [m] (median, p90), and latency
-    from the event to the detection being raised [s] (median, p90; negative: a warning ahead).
+    RFC 3339), optionally with ``decision_delay_s`` (from the last evidence reaching the sensor
+    to the detection being raised). It matches the nearest-in-time unmatched true event of the
+    same ``type`` within the scenario's tolerance for that type (``time_s``, and ``distance_m``
+    when both have a position); each true event matches at most one detection. Figures, with
+    the three denominators audits of ShotSpotter asked for: detection rate (share of true
+    events detected), precision (share of detections that were true events), localisation
+    error [m] over detected true events (median, p90); false alarms (unmatched detections) per
+    hour; latency from the event to the detection being raised [s] (median, p90; negative: a
+    warning ahead) and the decision delay (median, p90, p95) where detections give it.
 
     >>> from stadswacht.livinglab.simulator import TruthEvent
     >>> shot = TruthEvent("s1", "gunshot", "2026-11-25T02:13:07Z", "2026-11-25T02:13:08Z",
@@ -136,6 +140,9 @@ def score_detections(
     unmatched = {t.id: t for t in targets}
     errors: list[float] = []
     latencies: list[float] = []
+    delays = [
+        float(d["decision_delay_s"]) for d in detections if d.get("decision_delay_s") is not None
+    ]
     false_alarms = 0
     for det in sorted(detections, key=lambda d: str(d["time"])):
         tol = {**_DEFAULT_TOLERANCE, **dict(tolerances.get(str(det["type"]), {}))}
@@ -175,10 +182,13 @@ def score_detections(
         "events": len(targets),
         "detected": found,
         "detection_rate": round(found / len(targets), 3) if targets else None,
+        "detections": len(detections),
+        "precision": round(found / len(detections), 3) if detections else None,
         "false_alarms": false_alarms,
         "false_alarms_per_hour": round(false_alarms / (duration_s / 3600), 3),
         "localisation_error_m": _spread(errors),
         "latency_s": _spread(latencies),
+        "decision_delay_s": _spread(delays),
         "missed": sorted(unmatched),
     }
 
@@ -193,7 +203,7 @@ def _spread(values: Sequence[float]) -> dict[str, float] | None:
         lo, hi = int(i), min(int(i) + 1, len(ordered) - 1)
         return round(ordered[lo] + (ordered[hi] - ordered[lo]) * (i - lo), 3)
 
-    return {"median": q(0.5), "p90": q(0.9), "n": len(ordered)}
+    return {"median": q(0.5), "p90": q(0.9), "p95": q(0.95), "n": len(ordered)}
 
 
 def _distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -282,6 +292,24 @@ def _markdown(card: Mapping[str, Any]) -> str:
         d = card[kind]
         events = ", ".join(f"{k} {v}" for k, v in d.get("truth_events", {}).items()) or "none"
         lines.append(f"| {kind} | {d['status']} | {events} |")
+    scored = [k for k in DETECTOR_KINDS if card[k]["status"] == "scored"]
+    if scored:
+        lines += [
+            "",
+            "| kind | detected | detection rate | precision | false alarms / h | "
+            "error median / p90 [m] | latency median [s] | decision delay p95 [s] |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+    for kind in scored:
+        d = card[kind]
+        err, lat, dec = d["localisation_error_m"], d["latency_s"], d["decision_delay_s"]
+        error = f"{err['median']} / {err['p90']}" if err else "-"
+        lines.append(
+            f"| {kind} | {d['detected']}/{d['events']} | {d['detection_rate']} | "
+            f"{d['precision']} | {d['false_alarms_per_hour']} | "
+            f"{error} | "
+            f"{lat['median'] if lat else '-'} | {dec['p95'] if dec else '-'} |"
+        )
     lines += ["", "![timeline](timeline.png)", ""]
     return "\n".join(lines)
 

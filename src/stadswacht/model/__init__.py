@@ -1,4 +1,5 @@
-"""Domain types shared by every capability: devices, readings, areas, agencies, users.
+"""Domain types shared by every capability: devices, readings, detections, areas, agencies,
+users.
 
 Every type is a validated pydantic model; identifiers and positions are checked when made, so
 code that holds one never needs to check it again.
@@ -7,6 +8,7 @@ code that holds one never needs to check it again.
 from __future__ import annotations
 
 from stadswacht.model.area import Agency, Area, Position
+from stadswacht.model.detection import DETECTION_KINDS, Detection, Ellipse
 from stadswacht.model.device import Device, DeviceId, DeviceKind, DeviceStatus
 from stadswacht.model.reading import (
     READING_KINDS,
@@ -27,15 +29,18 @@ from stadswacht.model.reading import (
 from stadswacht.model.user import Role, User
 
 __all__ = [
+    "DETECTION_KINDS",
     "READING_KINDS",
     "AcousticImpulse",
     "Agency",
     "Area",
     "DeadLetter",
+    "Detection",
     "Device",
     "DeviceId",
     "DeviceKind",
     "DeviceStatus",
+    "Ellipse",
     "Heartbeat",
     "PeopleCount",
     "Position",

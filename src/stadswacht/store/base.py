@@ -12,9 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from stadswacht.model import Agency, Area, DeadLetter, Device, StoredReading, User
+from stadswacht.model import Agency, Area, DeadLetter, Detection, Device, StoredReading, User
 
-__all__ = ["ExistingReading", "ReadingQuery", "Store", "Where", "reading_where"]
+__all__ = [
+    "DetectionQuery",
+    "ExistingReading",
+    "ReadingQuery",
+    "Store",
+    "Where",
+    "detection_where",
+    "reading_where",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +49,22 @@ class ReadingQuery:
     until_us: int | None = None
     agencies: frozenset[str] | None = None
     after_id: int = 0
+    limit: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionQuery:
+    """Filters for listing detections; every field narrows the result.
+
+    ``since_us``/``until_us`` bound the detection's ``time``; ``agencies`` limits the result to
+    detections owned by those agencies (``None``: all). Results run in ``time`` order.
+    """
+
+    kind: str | None = None
+    area: str | None = None
+    since_us: int | None = None
+    until_us: int | None = None
+    agencies: frozenset[str] | None = None
     limit: int = 1000
 
 
@@ -105,6 +129,15 @@ def reading_where(query: ReadingQuery, mark: str, *, arrays: bool = False) -> Wh
         .compare("time_us", "<", query.until_us)
     )
     return w if w.within("agency", query.agencies) else None
+
+
+def detection_where(query: DetectionQuery, mark: str, *, arrays: bool = False) -> Where | None:
+    """The ``WHERE`` clause of a detection query; ``None`` when it cannot match anything."""
+    where = Where(mark, arrays=arrays).equal("kind", query.kind).equal("area", query.area)
+    where.compare("time_us", ">=", query.since_us).compare("time_us", "<", query.until_us)
+    if not where.within("agency", query.agencies):
+        return None
+    return where
 
 
 class Store(ABC):
@@ -200,3 +233,16 @@ class Store(ABC):
         limit: int = 1000,
     ) -> list[DeadLetter]:
         """Dead letters in id order; ``devices`` limits them to those devices' ids."""
+
+    # --- detections -------------------------------------------------------------------------
+    @abstractmethod
+    def put_detection(self, detection: Detection) -> None:
+        """Store a detection, replacing an earlier version with the same id."""
+
+    @abstractmethod
+    def get_detection(self, detection_id: str) -> Detection:
+        """The detection with this id; raises :class:`~stadswacht.errors.NotFound`."""
+
+    @abstractmethod
+    def list_detections(self, query: DetectionQuery) -> list[Detection]:
+        """Detections matching ``query``, in ``time`` order, at most ``query.limit``."""

@@ -38,9 +38,17 @@ from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
-from stadswacht.errors import AlreadyExists, StorageError, UnknownDevice, UnknownUser
-from stadswacht.model import Agency, Area, DeadLetter, Device, StoredReading, User
-from stadswacht.store.base import ExistingReading, ReadingQuery, Store, Where, reading_where
+from stadswacht.errors import AlreadyExists, NotFound, StorageError, UnknownDevice, UnknownUser
+from stadswacht.model import Agency, Area, DeadLetter, Detection, Device, StoredReading, User
+from stadswacht.store.base import (
+    DetectionQuery,
+    ExistingReading,
+    ReadingQuery,
+    Store,
+    Where,
+    detection_where,
+    reading_where,
+)
 
 __all__ = ["PostgresStore"]
 
@@ -72,6 +80,10 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     device text, seq bigint, transport text NOT NULL, source text, payload text NOT NULL);
 CREATE INDEX IF NOT EXISTS dead_letters_device ON dead_letters (device, id);
 CREATE INDEX IF NOT EXISTS dead_letters_reason ON dead_letters (reason, id);
+CREATE TABLE IF NOT EXISTS detections (
+    id text PRIMARY KEY, kind text NOT NULL, agency text NOT NULL, area text,
+    time_us bigint NOT NULL, version integer NOT NULL, doc json NOT NULL);
+CREATE INDEX IF NOT EXISTS detections_time ON detections (time_us);
 """
 
 SPATIAL_SCHEMA = """
@@ -473,3 +485,37 @@ class PostgresStore(Store):
             [*where.params, limit],
         )
         return [_dead_letter_from_row(r) for r in rows]
+
+    # --- detections -------------------------------------------------------------------------
+    def put_detection(self, detection: Detection) -> None:
+        d = detection
+        with self._connection(f"store detection {d.id!r}") as conn:
+            # An older version never overwrites a newer one (redelivered bus messages).
+            conn.execute(
+                "INSERT INTO detections (id, kind, agency, area, time_us, version, doc) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET "
+                "kind = excluded.kind, agency = excluded.agency, area = excluded.area, "
+                "time_us = excluded.time_us, version = excluded.version, doc = excluded.doc "
+                "WHERE excluded.version >= detections.version",
+                (d.id, d.kind, d.agency, d.area, d.time_us, d.version, d.model_dump_json()),
+            )
+
+    def get_detection(self, detection_id: str) -> Detection:
+        rows = self._read(
+            "read a detection", "SELECT doc::text FROM detections WHERE id = %s", (detection_id,)
+        )
+        if not rows:
+            raise NotFound(f"no detection {detection_id!r}")
+        return Detection.model_validate_json(rows[0][0])
+
+    def list_detections(self, query: DetectionQuery) -> list[Detection]:
+        where = detection_where(query, "%s", arrays=True)
+        if where is None:
+            return []
+        rows = self._read(
+            "list detections",
+            f"SELECT doc::text FROM detections WHERE {where.sql} "  # noqa: S608
+            "ORDER BY time_us, id LIMIT %s",
+            [*where.params, query.limit],
+        )
+        return [Detection.model_validate_json(r[0]) for r in rows]

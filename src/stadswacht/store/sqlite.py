@@ -15,9 +15,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from stadswacht.errors import AlreadyExists, StorageError, UnknownDevice, UnknownUser
-from stadswacht.model import Agency, Area, DeadLetter, Device, StoredReading, User
-from stadswacht.store.base import ExistingReading, ReadingQuery, Store, Where, reading_where
+from stadswacht.errors import AlreadyExists, NotFound, StorageError, UnknownDevice, UnknownUser
+from stadswacht.model import Agency, Area, DeadLetter, Detection, Device, StoredReading, User
+from stadswacht.store.base import (
+    DetectionQuery,
+    ExistingReading,
+    ReadingQuery,
+    Store,
+    Where,
+    detection_where,
+    reading_where,
+)
 
 __all__ = ["SQLiteStore"]
 
@@ -42,6 +50,10 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     device TEXT, seq INTEGER, transport TEXT NOT NULL, source TEXT, payload TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS dead_letters_device ON dead_letters (device, id);
 CREATE INDEX IF NOT EXISTS dead_letters_reason ON dead_letters (reason, id);
+CREATE TABLE IF NOT EXISTS detections (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, agency TEXT NOT NULL, area TEXT,
+    time_us INTEGER NOT NULL, version INTEGER NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS detections_time ON detections (time_us);
 """
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -397,3 +409,36 @@ class SQLiteStore(Store):
             [*where.params, limit],
         )
         return [_dead_letter_from_row(r) for r in rows]
+
+    # --- detections -------------------------------------------------------------------------
+    def put_detection(self, detection: Detection) -> None:
+        d = detection
+        try:
+            with self._write() as c:
+                # An older version never overwrites a newer one (redelivered bus messages).
+                c.execute(
+                    "INSERT INTO detections (id, kind, agency, area, time_us, version, doc) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                    "kind = excluded.kind, agency = excluded.agency, area = excluded.area, "
+                    "time_us = excluded.time_us, version = excluded.version, doc = excluded.doc "
+                    "WHERE excluded.version >= detections.version",
+                    (d.id, d.kind, d.agency, d.area, d.time_us, d.version, d.model_dump_json()),
+                )
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot store detection {d.id!r}: {exc}") from exc
+
+    def get_detection(self, detection_id: str) -> Detection:
+        rows = self._read("SELECT doc FROM detections WHERE id = ?", (detection_id,))
+        if not rows:
+            raise NotFound(f"no detection {detection_id!r}")
+        return Detection.model_validate_json(rows[0][0])
+
+    def list_detections(self, query: DetectionQuery) -> list[Detection]:
+        where = detection_where(query, "?")
+        if where is None:
+            return []
+        rows = self._read(
+            f"SELECT doc FROM detections WHERE {where.sql} ORDER BY time_us, id LIMIT ?",  # noqa: S608
+            [*where.params, query.limit],
+        )
+        return [Detection.model_validate_json(r[0]) for r in rows]

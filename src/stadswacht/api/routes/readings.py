@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from stadswacht.api.deps import CurrentUser, PlatformDep
+from stadswacht.api.deps import CurrentUser, PlatformDep, epoch_us
 from stadswacht.errors import InvalidReading
 from stadswacht.ingest.service import parse_body
 from stadswacht.model import StoredReading
@@ -107,16 +107,6 @@ async def post_readings(request: Request, platform: PlatformDep) -> Any:
     return JSONResponse(result.as_dict())
 
 
-def _us(t: datetime | None) -> int | None:
-    if t is None:
-        return None
-    if t.tzinfo is None:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, "give times with a UTC offset, e.g. ...Z"
-        )
-    return int(t.timestamp() * 1_000_000)
-
-
 @router.get("/v1/readings", response_model=ReadingPage)
 async def query_readings(
     user: CurrentUser,
@@ -139,8 +129,8 @@ async def query_readings(
         device=device,
         kind=kind,
         area=area,
-        since_us=_us(since),
-        until_us=_us(until),
+        since_us=epoch_us(since),
+        until_us=epoch_us(until),
         agencies=user.agencies(),
         after_id=after_id,
         limit=limit,

@@ -46,9 +46,9 @@ export async function get(path, params = {}) {
 }
 
 // EventSource cannot send headers, so the stream takes the token as a query parameter.
-export function streamUrl() {
+export function streamUrl(path = "/v1/stream/readings") {
   const s = session();
-  const url = new URL(`${CONFIG.apiBase}/v1/stream/readings`, location.href);
+  const url = new URL(`${CONFIG.apiBase}${path}`, location.href);
   url.searchParams.set("access_token", s ? s.token : "");
   return url.href;
 }

@@ -1,6 +1,7 @@
 // The dashboard: login, then the map, the live feed and a sensor's details, fed by the API.
 import * as api from "./api.js";
 import { CONFIG } from "./config.js";
+import { Detections } from "./detections.js";
 import { Feed } from "./feed.js";
 import { el, formatAgo, formatClock, formatValues } from "./format.js";
 import { lang, setLang, t, translatePage } from "./i18n.js";
@@ -22,6 +23,7 @@ const state = {
   counts: { live: 0, stale: 0, never: 0, off: 0 },
   map: null,
   feed: null,
+  detections: null,
   stream: null,
   timers: [],
 };
@@ -88,6 +90,13 @@ async function start() {
   }
   openStream();
   seed();
+  state.detections = new Detections({
+    list: $("detections"),
+    details: $("detection"),
+    map: state.map,
+    device: (id) => state.devices[state.index.get(id)],
+  });
+  state.detections.open();
   state.timers.push(setInterval(redraw, CONFIG.renderEveryMs), setInterval(tick, 1000));
 }
 
@@ -96,6 +105,8 @@ function stop() {
   state.timers = [];
   state.stream?.close();
   state.stream = null;
+  state.detections?.close();
+  state.detections = null;
 }
 
 function mapMessage(text) {
@@ -304,6 +315,8 @@ function switchLang(code) {
   for (const b of document.querySelectorAll("[data-lang]")) b.ariaPressed = String(b.dataset.lang === lang());
   if (state.stream) setConn($("conn").dataset.state);
   if (!$("dashboard").hidden) tick();
+  state.detections?.render();
+  state.detections?.renderDetails();
 }
 
 // --- boot ----------------------------------------------------------------------------------
@@ -321,6 +334,9 @@ function boot() {
     state.map?.select(null);
     state.selected = null;
     renderDetails();
+  };
+  $("detection-close").onclick = () => {
+    state.detections?.select(null, false);
   };
   $("search").addEventListener("input", onSearch);
   $("search").addEventListener("keydown", (e) => {

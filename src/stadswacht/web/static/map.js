@@ -5,6 +5,26 @@
 import { CONFIG } from "./config.js";
 
 const COLORS = { live: "#22c55e", stale: "#f59e0b", never: "#64748b", off: "#ef4444" };
+const KIND_COLORS = ["match", ["get", "kind"], "gunshot", "#ef4444", "fireworks", "#f59e0b", "#a78bfa"];
+const EMPTY = { type: "FeatureCollection", features: [] };
+const M_PER_DEG = 111_320;
+
+// A detection's 95 % uncertainty ellipse as a closed GeoJSON ring (orientation: degrees
+// clockwise from north of the major axis).
+export function ellipseRing(lon, lat, { semi_major_m: a, semi_minor_m: b, orientation_deg: deg }, n = 48) {
+  const th = (deg * Math.PI) / 180;
+  const kx = M_PER_DEG * Math.cos((lat * Math.PI) / 180);
+  const ring = [];
+  for (let k = 0; k <= n; k++) {
+    const phi = (2 * Math.PI * k) / n;
+    const u = Math.max(a, 0.5) * Math.cos(phi), v = Math.max(b, 0.5) * Math.sin(phi);
+    // major axis along (sin th, cos th) in (east, north)
+    const east = u * Math.sin(th) + v * Math.cos(th);
+    const north = u * Math.cos(th) - v * Math.sin(th);
+    ring.push([lon + east / kx, lat + north / M_PER_DEG]);
+  }
+  return ring;
+}
 
 const BLANK_STYLE = {
   version: 8,
@@ -47,6 +67,8 @@ export class SensorMap {
     const m = this.map;
     m.addSource("zones", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
     m.addSource("sensors", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+    m.addSource("detections", { type: "geojson", data: EMPTY });
+    m.addSource("evidence", { type: "geojson", data: EMPTY });
     m.addLayer({
       id: "zones-fill",
       type: "fill",
@@ -73,6 +95,33 @@ export class SensorMap {
         "circle-stroke-width": ["case", selected, 3, 1],
       },
     });
+    // Detections on top: the sensors that heard one (lines), its ellipse, its centre.
+    m.addLayer({
+      id: "evidence",
+      type: "line",
+      source: "evidence",
+      paint: { "line-color": KIND_COLORS, "line-width": 1.5, "line-dasharray": [2, 2], "line-opacity": 0.8 },
+    });
+    m.addLayer({
+      id: "detections-ellipse",
+      type: "fill",
+      source: "detections",
+      filter: ["==", ["geometry-type"], "Polygon"],
+      paint: { "fill-color": KIND_COLORS, "fill-opacity": 0.35, "fill-outline-color": "#ffffff" },
+    });
+    m.addLayer({
+      id: "detections",
+      type: "circle",
+      source: "detections",
+      filter: ["==", ["geometry-type"], "Point"],
+      paint: {
+        "circle-color": KIND_COLORS,
+        "circle-radius": ["case", ["boolean", ["get", "selected"], false], 9, 6],
+        "circle-stroke-color": "#ffffff",
+        "circle-stroke-width": 2,
+      },
+    });
+    m.on("click", "detections", (e) => this.onDetection?.(e.features[0].properties.id));
     m.on("click", "sensors", (e) => this.onSelect(e.features[0].id));
     m.on("mousemove", "sensors", (e) => {
       m.getCanvas().style.cursor = "pointer";
@@ -134,6 +183,35 @@ export class SensorMap {
     const at = position && [position.lon, position.lat];
     // Pan only to bring a sensor into view: the operator keeps the overview they chose.
     if (fly && at && !this.map.getBounds().contains(at)) this.map.easeTo({ center: at, duration: 300 });
+  }
+
+  // Draw detections (newest version of each); `selected` gets the lines to its sensors.
+  setDetections(detections, sensorsById, selected = null) {
+    const features = [];
+    const lines = [];
+    for (const d of detections) {
+      if (!d.position) continue;
+      const { lon, lat } = d.position;
+      const props = { id: d.id, kind: d.kind, selected: d.id === selected };
+      if (d.uncertainty) {
+        features.push({ type: "Feature", properties: props,
+          geometry: { type: "Polygon", coordinates: [ellipseRing(lon, lat, d.uncertainty)] } });
+      }
+      features.push({ type: "Feature", properties: props, geometry: { type: "Point", coordinates: [lon, lat] } });
+      if (d.id !== selected) continue;
+      for (const s of d.sensors ?? []) {
+        const dev = sensorsById(s);
+        if (!dev) continue;
+        lines.push({ type: "Feature", properties: { kind: d.kind, sensor: s },
+          geometry: { type: "LineString", coordinates: [[lon, lat], [dev.position.lon, dev.position.lat]] } });
+      }
+    }
+    this.map.getSource("detections").setData({ type: "FeatureCollection", features });
+    this.map.getSource("evidence").setData({ type: "FeatureCollection", features: lines });
+  }
+
+  flyTo(position) {
+    this.map.easeTo({ center: [position.lon, position.lat], zoom: Math.max(this.map.getZoom(), 16), duration: 400 });
   }
 
   resize() {

@@ -1,5 +1,9 @@
-"""The one module that wires the platform together from settings: store, bus, device
-registry and ingest (and, as they are built, detectors, fusion and alerting on the bus).
+"""The one package that wires the platform together from settings: store, bus, device
+registry, ingest and the detectors on the bus (and, as they are built, fusion and alerting).
+
+- :mod:`stadswacht.pipeline.gunshot`: the gunshot stage (readings in, detections out; no I/O).
+- :mod:`stadswacht.pipeline.detectors`: the live worker that feeds the stages from the bus and
+  stores and publishes their detections.
 
 The API and the CLI build a :class:`Platform`; nothing else composes these parts, so the same
 detector runs live, in a replay and in an evaluation unchanged.
@@ -32,6 +36,7 @@ class Platform:
     registry: DeviceRegistry
     ingestor: Ingestor
     _mqtt: Any = field(default=None, repr=False)
+    detectors: Any = field(default=None, repr=False)
 
     @classmethod
     def from_settings(
@@ -64,8 +69,21 @@ class Platform:
         self._mqtt.start()
         log.info("MQTT ingest subscribed at %s", self.settings.mqtt_url)
 
+    async def start_detectors(self) -> None:
+        """Start the detector worker on this process's bus, if ``settings.detectors``."""
+        if not self.settings.detectors or self.detectors is not None:
+            return
+        from stadswacht.pipeline.detectors import DetectorWorker
+
+        self.detectors = DetectorWorker(self.store, self.bus, self.registry)
+        await self.detectors.start()
+        log.info("detectors running: gunshot")
+
     async def close(self) -> None:
-        """Stop transports, then the bus, then the store."""
+        """Stop transports and detectors, then the bus, then the store."""
+        if self.detectors is not None:
+            await self.detectors.stop()
+            self.detectors = None
         if self._mqtt is not None:
             self._mqtt.stop()
             self._mqtt = None

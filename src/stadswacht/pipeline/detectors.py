@@ -1,0 +1,122 @@
+"""The live detector worker: readings from the bus through the detector stages, detections to
+the store and back onto the bus (``stadswacht.detections.<area>.<kind>``), where the live
+stream and, later, fusion pick them up.
+
+Event time drives the detectors (see :mod:`stadswacht.pipeline.gunshot`). Between readings a
+timer moves it on by the wall-clock time that passed since the newest reading, so a decision
+that waits for late reports is taken even when no further reading comes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Sequence
+
+from stadswacht.bus import Bus
+from stadswacht.bus.base import READINGS_PREFIX, Subscription, detection_subject
+from stadswacht.ingest.registry import DeviceRegistry
+from stadswacht.model import Detection, DeviceKind
+from stadswacht.pipeline.gunshot import GunshotStage
+from stadswacht.store import Store
+
+__all__ = ["DetectorWorker", "publish_detections"]
+
+log = logging.getLogger(__name__)
+
+
+def publish_detections(store: Store, bus: Bus, detections: Sequence[Detection]) -> None:
+    """Store each detection (newest version wins), then publish it; blocking."""
+    for d in detections:
+        store.put_detection(d)
+    bus.publish(
+        [
+            (detection_subject(d.area, d.kind), d.model_dump_json().encode(), f"{d.id}:{d.version}")
+            for d in detections
+        ]
+    )
+
+
+class DetectorWorker:
+    """Runs the detector stages on one process's bus subscription.
+
+    Args:
+        tick_s: how often event time is moved on when no reading comes [s].
+    """
+
+    def __init__(
+        self, store: Store, bus: Bus, registry: DeviceRegistry, *, tick_s: float = 0.2
+    ) -> None:
+        self.store = store
+        self.bus = bus
+        self.tick_s = tick_s
+        self.gunshot = GunshotStage(
+            device=registry.get,
+            acoustic_devices=lambda: [d for d in registry.list() if d.kind is DeviceKind.ACOUSTIC],
+        )
+        self._seen_wall = time.time()
+        self._seen_mark = float("-inf")
+        self._tasks: list[asyncio.Task[None]] = []
+        self.raised = 0
+
+    async def start(self) -> None:
+        """Subscribe and start consuming; returns once subscribed."""
+        sub = await self.bus.subscribe(f"{READINGS_PREFIX}.>")
+        self._tasks = [
+            asyncio.create_task(self._consume(sub), name="detectors-consume"),
+            asyncio.create_task(self._tick(), name="detectors-tick"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop consuming; detections already raised are stored."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    async def _consume(self, sub: Subscription) -> None:
+        try:
+            async for msg in sub:
+                try:
+                    reading = json.loads(msg.data)
+                    found = self.gunshot.handle(reading, time.time())
+                except Exception:  # one bad message must not stop detection
+                    log.exception("detector failed on %s", msg.msg_id)
+                    found = []
+                if self.gunshot.watermark > self._seen_mark:
+                    self._seen_mark = self.gunshot.watermark
+                    self._seen_wall = time.time()
+                if found:
+                    await self._emit(found)
+                await msg.ack()
+        finally:
+            await sub.close()
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_s)
+            if self._seen_mark == float("-inf"):
+                continue
+            now = self._seen_mark + (time.time() - self._seen_wall)
+            try:
+                found = self.gunshot.advance(now, time.time())
+            except Exception:
+                log.exception("detector failed while advancing to %.3f", now)
+                continue
+            if found:
+                await self._emit(found)
+
+    async def _emit(self, detections: list[Detection]) -> None:
+        try:
+            await asyncio.to_thread(publish_detections, self.store, self.bus, detections)
+        except Exception:
+            log.exception("storing or publishing %d detections failed", len(detections))
+            return
+        self.raised += len(detections)
+        for d in detections:
+            log.info("detection %s v%d: %s", d.id, d.version, d.summary_en())

@@ -1,0 +1,101 @@
+// Detections: the list in the side panel, the map layers, and the live stream that feeds them.
+import * as api from "./api.js";
+import { el, formatClock } from "./format.js";
+import { t } from "./i18n.js";
+
+export class Detections {
+  // `map` may be null (no WebGL); `device(id)` gives a registered device or undefined.
+  constructor({ list, details, map, device }) {
+    this.list = list;
+    this.details = details;
+    this.map = map;
+    this.device = device;
+    this.byId = new Map();
+    this.selected = null;
+    this.stream = null;
+    if (map) map.onDetection = (id) => this.select(id, false);
+  }
+
+  async load(sinceMs = 24 * 3600 * 1000) {
+    const since = new Date(Date.now() - sinceMs).toISOString();
+    const found = await api.get("/v1/detections", { since, limit: 1000 });
+    for (const d of found) this.put(d, false);
+    this.render();
+  }
+
+  open() {
+    const es = new EventSource(api.streamUrl("/v1/stream/detections"));
+    this.stream = es;
+    es.addEventListener("detection", (e) => this.put(JSON.parse(e.data), true));
+    // The browser reconnects by itself; detections missed meanwhile come with the next load.
+    es.addEventListener("ready", () => this.load().catch((err) => console.warn("detections", err)));
+  }
+
+  close() {
+    this.stream?.close();
+    this.stream = null;
+  }
+
+  put(d, live) {
+    const old = this.byId.get(d.id);
+    if (old && old.version > d.version) return;
+    this.byId.set(d.id, d);
+    if (live) {
+      this.render();
+      // A new gunshot takes the operator's attention; an update of the selected one refreshes it.
+      if (!old && d.kind === "gunshot") this.select(d.id, true);
+      else if (this.selected === d.id) this.renderDetails();
+    }
+  }
+
+  sorted() {
+    return [...this.byId.values()].sort((a, b) => (a.time < b.time ? 1 : -1));
+  }
+
+  render() {
+    const items = this.sorted();
+    this.list.replaceChildren(...(items.length ? items.slice(0, 50).map((d) => {
+      const rounds = d.details?.rounds ?? 1;
+      return el("li", { className: d.id === this.selected ? "sel" : "" },
+        el("button", { type: "button", onclick: () => this.select(d.id, true), dataset: { kind: d.kind, id: d.id } },
+          el("time", {}, formatClock(d.time)),
+          el("b", { className: `kind ${d.kind}` }, t(`kind_${d.kind}`)),
+          el("span", {}, t("roundsN", { n: rounds })),
+          el("span", { className: "muted" }, d.uncertainty ? `±${d.uncertainty.semi_major_m.toFixed(1)} m` : "")));
+    }) : [el("li", { className: "none" }, t("noDetections"))]));
+    this.map?.setDetections(items, this.device, this.selected);
+  }
+
+  select(id, fly) {
+    this.selected = id;
+    const d = this.byId.get(id);
+    this.render();
+    this.renderDetails();
+    if (fly && d?.position) this.map?.flyTo(d.position);
+  }
+
+  renderDetails() {
+    const d = this.byId.get(this.selected);
+    if (!d) {
+      this.details.hidden = true;
+      return;
+    }
+    const u = d.uncertainty;
+    const rows = [
+      ["detKind", t(`kind_${d.kind}`)],
+      ["detTime", d.time],
+      ["detRaised", d.detected_at],
+      ["detRounds", String(d.details?.rounds ?? 1)],
+      ["detProbability", `${Math.round(d.probability * 100)} %`],
+      ["detPosition", d.position ? `${d.position.lat.toFixed(6)}, ${d.position.lon.toFixed(6)}` : "—"],
+      ["detUncertainty", u ? t("ellipse", { a: u.semi_major_m.toFixed(1), b: u.semi_minor_m.toFixed(1) }) : "—"],
+      ["detSensors", (d.sensors ?? []).join(", ")],
+      ["detEvidence", t("evidenceN", { n: d.evidence?.length ?? 0 })],
+    ];
+    if (d.details?.poor_geometry) rows.push(["detWarning", t("poorGeometry")]);
+    this.details.querySelector("h2 span").textContent = `${t(`kind_${d.kind}`)} · ${d.id}`;
+    this.details.querySelector("dl").replaceChildren(...rows.flatMap(([k, v]) => [
+      el("dt", {}, t(k)), el("dd", { dataset: { field: k } }, v)]));
+    this.details.hidden = false;
+  }
+}
