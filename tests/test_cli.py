@@ -230,7 +230,7 @@ def test_evaluate_scores_ingest_and_gunshots_and_says_not_built(tmp_path: Path) 
         assert card[kind]["status"] == "not built"
     gunshot = card["gunshot"]
     assert gunshot["status"] == "scored"
-    assert gunshot["truth_events"] == {"gunshot": 3, "fireworks": 1, "impulsive_noise": 24}
+    assert gunshot["truth_events"] == {"gunshot": 3, "fireworks": 1, "impulsive_noise": 42}
     # The detector finds every shot, near where it was, in time; fireworks are not shots.
     assert gunshot["detected"] == gunshot["events"] == 3
     assert gunshot["false_alarms"] == 0

@@ -1,6 +1,6 @@
 // Detections: the list in the side panel, the map layers, and the live stream that feeds them.
 import * as api from "./api.js";
-import { el, formatClock } from "./format.js";
+import { el, formatClock, formatDateTime } from "./format.js";
 import { t } from "./i18n.js";
 
 export class Detections {
@@ -83,8 +83,8 @@ export class Detections {
     const u = d.uncertainty;
     const rows = [
       ["detKind", t(`kind_${d.kind}`)],
-      ["detTime", d.time],
-      ["detRaised", d.detected_at],
+      ["detTime", formatDateTime(d.time)],
+      ["detRaised", formatDateTime(d.detected_at)],
       ["detRounds", String(d.details?.rounds ?? 1)],
       ["detProbability", `${Math.round(d.probability * 100)} %`],
       ["detPosition", d.position ? `${d.position.lat.toFixed(6)}, ${d.position.lon.toFixed(6)}` : "—"],

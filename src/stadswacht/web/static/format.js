@@ -29,6 +29,14 @@ export function formatClock(time) {
   return Number.isNaN(d.getTime()) ? String(time) : d.toLocaleTimeString([], { hour12: false });
 }
 
+// Date and time to the tenth of a second, in the browser's time zone.
+export function formatDateTime(time) {
+  const d = new Date(time);
+  if (Number.isNaN(d.getTime())) return String(time);
+  const tenth = Math.floor(d.getMilliseconds() / 100);
+  return `${d.toLocaleDateString()} ${d.toLocaleTimeString([], { hour12: false })}.${tenth}`;
+}
+
 export function formatAgo(ms) {
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 120) return t("agoS", { n: s });

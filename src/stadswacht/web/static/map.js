@@ -110,15 +110,22 @@ export class SensorMap {
       paint: { "fill-color": KIND_COLORS, "fill-opacity": 0.35, "fill-outline-color": "#ffffff" },
     });
     m.addLayer({
+      id: "detections-outline",
+      type: "line",
+      source: "detections",
+      filter: ["==", ["geometry-type"], "Polygon"],
+      paint: { "line-color": "#ffffff", "line-width": 1.5 },
+    });
+    m.addLayer({
       id: "detections",
       type: "circle",
       source: "detections",
       filter: ["==", ["geometry-type"], "Point"],
       paint: {
         "circle-color": KIND_COLORS,
-        "circle-radius": ["case", ["boolean", ["get", "selected"], false], 9, 6],
+        "circle-radius": ["case", ["boolean", ["get", "selected"], false], 5, 4],
         "circle-stroke-color": "#ffffff",
-        "circle-stroke-width": 2,
+        "circle-stroke-width": 1,
       },
     });
     m.on("click", "detections", (e) => this.onDetection?.(e.features[0].properties.id));
@@ -211,7 +218,8 @@ export class SensorMap {
   }
 
   flyTo(position) {
-    this.map.easeTo({ center: [position.lon, position.lat], zoom: Math.max(this.map.getZoom(), 16), duration: 400 });
+    // Close enough that a 95 % ellipse of a few metres is visible around the marker.
+    this.map.easeTo({ center: [position.lon, position.lat], zoom: Math.max(this.map.getZoom(), 17.5), duration: 400 });
   }
 
   resize() {
