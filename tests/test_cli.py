@@ -159,6 +159,69 @@ def test_send_a_csv_file_as_a_device(tmp_path: Path) -> None:
     platform.store.close()
 
 
+def _recording(path: Path, rate: int, channels: int = 1) -> Path:
+    """A recording with two synthetic gunshots (0.7 s and 2.4 s) in ambient noise."""
+    import numpy as np
+    import soundfile as sf
+
+    from stadswacht.detect.acoustic import synthesise_gunshot
+
+    rng = np.random.default_rng(7)
+    x = synthesise_gunshot(rng, rate, duration_s=4.0, onset_s=0.7, snr_db=40)
+    x = x + synthesise_gunshot(rng, rate, duration_s=4.0, onset_s=2.4, snr_db=40)
+    data = np.stack([x, 0.5 * x], axis=1) if channels == 2 else x
+    sf.write(path, data, rate)
+    return path
+
+
+def test_acoustic_classify_prints_impulses_per_file_and_names_a_bad_one(tmp_path: Path) -> None:
+    mono = _recording(tmp_path / "shots.wav", 22_050)
+    stereo = _recording(tmp_path / "stereo.flac", 48_000, channels=2)
+    broken = tmp_path / "notes.wav"
+    broken.write_text("this is not audio")
+    r = runner.invoke(app, ["acoustic", "classify", str(mono), str(stereo), "--json"])
+    assert r.exit_code == 0, r.output
+    files = json.loads(r.output)["files"]
+    for f in files:
+        times = [round(i["time_s"], 2) for i in f["impulses"]]
+        assert times == [0.7, 2.4], f
+        for imp in f["impulses"]:
+            assert sum(imp["classes"].values()) == pytest.approx(1.0, abs=1e-6)
+            assert set(imp["classes"]) == {"gunshot", "fireworks", "impulsive_other", "background"}
+    r = runner.invoke(app, ["acoustic", "classify", str(mono), str(broken)])
+    assert r.exit_code == 1
+    assert "notes.wav" in r.output and "2 impulses" in r.output
+
+
+def test_acoustic_send_reports_impulses_never_audio(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from stadswacht.api import create_app
+    from stadswacht.model import DeviceKind, Position, parse_time
+    from stadswacht.store import ReadingQuery
+    from tests.support.server import serve
+
+    platform = Platform.from_settings(get_settings())
+    reg = platform.registry.register(
+        "iz-ac-99", kind=DeviceKind.ACOUSTIC, position=Position(lat=52.09, lon=4.28),
+        agency="police",
+    )  # fmt: skip
+    wav = _recording(tmp_path / "night.wav", 16_000)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
+    args = ["acoustic", "send", str(wav), "--device", "iz-ac-99", "--key", reg.private_key or ""]
+    with serve(create_app(platform=platform)) as url:
+        r = runner.invoke(app, [*args, "--url", url, "--start", start.isoformat()])
+    assert r.exit_code == 0, r.output
+    assert "2 impulse reports" in r.output and "accepted 2" in r.output
+    stored = platform.store.query_readings(ReadingQuery(device="iz-ac-99"))
+    assert [s.kind for s in stored] == ["acoustic_impulse"] * 2
+    offsets = [(parse_time(s.values["arrival_time"]) - start).total_seconds() for s in stored]
+    assert offsets == [pytest.approx(0.7, abs=0.002), pytest.approx(2.4, abs=0.002)]
+    # Only the report: arrival time, level, classes, duration; no samples.
+    assert set(stored[0].values) == {"arrival_time", "peak_db", "classes", "duration_ms"}
+    platform.store.close()
+
+
 def test_broker_credentials_follow_the_registry(tmp_path: Path) -> None:
     from stadswacht.ingest.broker import check_password, read_password_file
 

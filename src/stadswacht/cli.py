@@ -727,6 +727,86 @@ def acoustic_classify(
         raise typer.Exit(1)
 
 
+@acoustic_app.command("send")
+def acoustic_send(
+    path: Annotated[Path, typer.Argument(help="Recording (WAV, FLAC, OGG; any rate)")],
+    device: Annotated[str, typer.Option(help="Send as this acoustic sensor")],
+    key: Annotated[
+        str | None, typer.Option(envvar="STADSWACHT_DEVICE_KEY", help="Private key (base64url)")
+    ] = None,
+    key_file: Annotated[Path | None, typer.Option(help="File holding the private key")] = None,
+    url: Annotated[str, typer.Option(help="Platform URL (http) or broker (mqtt://)")] = (
+        "http://127.0.0.1:8000"
+    ),
+    start: Annotated[
+        datetime | None,
+        typer.Option(help="Time of the recording's first sample (default: it ends now)"),
+    ] = None,
+    calibration_db: Annotated[
+        float, typer.Option(help="Level of a full-scale signal [dB SPL] (the microphone's)")
+    ] = 120.0,
+    block_s: Annotated[float, typer.Option(help="Audio block size, as from a sound card [s]")] = (
+        0.1
+    ),
+) -> None:
+    """Run the sensor side on a recording as if it came from the microphone: detect impulses
+    block by block, classify each, and send one signed impulse report per impulse. The audio
+    itself is never sent."""
+    from datetime import timedelta
+
+    from stadswacht.client import DeviceClient, SendReport, open_transport
+    from stadswacht.detect.acoustic import Classifier, OnsetDetector, impulse_values, read_audio
+    from stadswacht.errors import AudioError
+
+    secret = key or (key_file.read_text().strip() if key_file else None)
+    if not secret:
+        raise _fail(
+            StadswachtError(
+                "give the device's private key: --key, --key-file or STADSWACHT_DEVICE_KEY"
+            )
+        )
+    try:
+        samples, rate = read_audio(path)
+    except AudioError as exc:
+        raise _fail(exc) from exc
+    if start is None:
+        first = datetime.now(UTC) - timedelta(seconds=len(samples) / rate)
+    elif start.tzinfo is None:
+        raise _fail(StadswachtError("give --start with a UTC offset, e.g. 2026-11-25T02:13:00Z"))
+    else:
+        first = start
+    classifier = Classifier.load()
+    onset = OnsetDetector(rate, calibration_db=calibration_db)
+    step = max(1, round(block_s * rate))
+    sent = 0
+    report = SendReport()
+    try:
+        with DeviceClient(device, secret, open_transport(url)) as client:
+            for i in range(0, len(samples) + step, step):
+                block = samples[i : i + step]
+                found = onset.feed(block) if len(block) else onset.flush()
+                for imp in found:
+                    classes = classifier.probabilities(imp.snippet, imp.sample_rate)
+                    values = impulse_values(imp, classes, first, calibration_db)
+                    # Sent at once: a shot is located from several sensors' reports.
+                    client.queue("acoustic_impulse", values, time=values["arrival_time"])
+                    report.add(client.flush())
+                    best = max(classes, key=lambda k: classes[k])
+                    console.print(
+                        f"{values['arrival_time']}  {values['peak_db']:6.1f} dB SPL  "
+                        f"[bold]{best}[/bold] {classes[best]:.2f}"
+                    )
+                    sent += 1
+    except (StadswachtError, ValueError, OSError) as exc:
+        raise _fail(exc) from exc
+    console.print(
+        f"{sent} impulse reports from {len(samples) / rate:.1f} s of audio: "
+        f"accepted {report.accepted}, rejected {len(report.rejected)}"
+    )
+    if report.rejected or report.pending:
+        raise typer.Exit(1)
+
+
 def _detect_replayed(platform: Platform, report: ReplayReport) -> dict[str, list[dict[str, Any]]]:
     """Run the detectors over what a replay stored, on the simulated clock: each stored reading
     reaches them at the simulated time it was sent (see :mod:`stadswacht.pipeline.offline`)."""
