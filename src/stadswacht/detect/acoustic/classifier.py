@@ -1,0 +1,193 @@
+"""The impulse classifier: features of the strongest impulse into a small random forest.
+
+The shipped model (``model.json`` beside this module) holds only numbers: for every tree its
+split features, thresholds, children and leaf class distributions. Inference walks the trees
+in numpy, so the sensor needs no pickle; :meth:`Classifier.fit` trains one with
+scikit-learn (Breiman 2001, *Random Forests*, Machine Learning 45:5-32).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from stadswacht.detect.acoustic.features import FEATURE_NAMES, features
+
+__all__ = ["CLASSES", "MODEL_PATH", "Classifier", "Tree"]
+
+CLASSES = ("gunshot", "fireworks", "impulsive_other", "background")
+"""The classes the classifier gives probabilities for, in this order."""
+
+MODEL_PATH = Path(__file__).with_name("model.json")
+"""The model shipped in the package, written by ``scripts/train_acoustic.py``."""
+
+_FORMAT = "stadswacht.acoustic.forest/1"
+
+FOREST: dict[str, int] = {"n_estimators": 60, "max_depth": 7, "min_samples_leaf": 2}
+"""Size of the forest: small enough for a sub-megabyte JSON model and a microcontroller-class
+gateway, large enough that more trees did not change the held-out figures."""
+
+
+@dataclass(frozen=True)
+class Tree:
+    """One decision tree as flat arrays; node 0 is the root, a leaf has ``left == -1``.
+
+    A sample goes left when ``x[feature] <= threshold``; ``value`` holds each leaf's class
+    distribution, shape (n_nodes, len(CLASSES)).
+    """
+
+    feature: NDArray[np.int64]
+    threshold: NDArray[np.float64]
+    left: NDArray[np.int64]
+    right: NDArray[np.int64]
+    value: NDArray[np.float64]
+
+    def predict(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Leaf class distributions for feature vectors ``x``, shape (n, len(CLASSES))."""
+        node = np.zeros(x.shape[0], dtype=np.int64)
+        rows = np.arange(x.shape[0])
+        while True:
+            inner = self.left[node] >= 0
+            if not inner.any():
+                return self.value[node]
+            go_left = x[rows, np.maximum(self.feature[node], 0)] <= self.threshold[node]
+            step = np.where(go_left, self.left[node], self.right[node])
+            node = np.where(inner, step, node)
+
+
+@dataclass(frozen=True)
+class Classifier:
+    """A trained forest over :data:`~stadswacht.detect.acoustic.features.FEATURE_NAMES`.
+
+    Attributes
+    ----------
+    trees
+        The forest; probabilities are the mean of the trees' leaf distributions.
+    info
+        What the model was trained on and its held-out figures, as the training script
+        wrote them.
+    """
+
+    trees: tuple[Tree, ...]
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> Classifier:
+        """Load a model file; without a path, the model shipped in the package.
+
+        >>> len(Classifier.load().trees) > 0
+        True
+        """
+        p = MODEL_PATH if path is None else Path(path)
+        doc = json.loads(p.read_text(encoding="utf-8"))
+        if doc.get("format") != _FORMAT:
+            raise ValueError(f"{p.name}: not a {_FORMAT} model file (format {doc.get('format')!r})")
+        if tuple(doc["features"]) != FEATURE_NAMES or tuple(doc["classes"]) != CLASSES:
+            raise ValueError(f"{p.name}: trained on other features or classes; retrain it")
+        trees = tuple(
+            Tree(
+                feature=np.asarray(t["feature"], dtype=np.int64),
+                threshold=np.asarray(t["threshold"], dtype=np.float64),
+                left=np.asarray(t["left"], dtype=np.int64),
+                right=np.asarray(t["right"], dtype=np.int64),
+                value=np.asarray(t["value"], dtype=np.float64),
+            )
+            for t in doc["trees"]
+        )
+        return cls(trees=trees, info=dict(doc.get("info", {})))
+
+    def save(self, path: str | Path) -> None:
+        """Write the model as compact JSON (thresholds and leaf values to 5 significant digits)."""
+
+        def r(a: NDArray[np.float64]) -> list[Any]:
+            return [float(f"{v:.5g}") for v in a.ravel()] if a.ndim == 1 else [r(v) for v in a]
+
+        doc = {
+            "format": _FORMAT,
+            "classes": list(CLASSES),
+            "features": list(FEATURE_NAMES),
+            "trees": [
+                {
+                    "feature": t.feature.tolist(),
+                    "threshold": r(t.threshold),
+                    "left": t.left.tolist(),
+                    "right": t.right.tolist(),
+                    "value": r(t.value),
+                }
+                for t in self.trees
+            ],
+            "info": self.info,
+        }
+        Path(path).write_text(json.dumps(doc, separators=(",", ":")) + "\n", encoding="utf-8")
+
+    def predict(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Class probabilities for feature vectors, shape (n, len(CLASSES)); rows sum to 1."""
+        xs = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        p = np.mean([t.predict(xs) for t in self.trees], axis=0)
+        return np.asarray(p / p.sum(axis=1, keepdims=True), dtype=np.float64)
+
+    def probabilities(self, snippet: NDArray[np.floating], sample_rate: int) -> dict[str, float]:
+        """Probability of each class in :data:`CLASSES` for the strongest impulse in a snippet.
+
+        Parameters
+        ----------
+        snippet
+            Mono samples around an impulse, any rate [full scale = 1].
+        sample_rate
+            [Hz]
+
+        Examples
+        --------
+        >>> x = np.zeros(8000); x[800] = 1.0
+        >>> p = Classifier.load().probabilities(x, 8000)
+        >>> list(p) == list(CLASSES), round(sum(p.values()), 6)
+        (True, 1.0)
+        """
+        p = self.predict(features(snippet, sample_rate))[0]
+        total = math.fsum(float(v) for v in p)
+        return {c: float(v) / total for c, v in zip(CLASSES, p, strict=True)}
+
+    @classmethod
+    def fit(
+        cls,
+        x: NDArray[np.float64],
+        y: NDArray[np.int64],
+        *,
+        seed: int = 0,
+        info: dict[str, Any] | None = None,
+    ) -> Classifier:
+        """Train a :data:`FOREST` on feature vectors ``x`` and class indices ``y`` (into
+        :data:`CLASSES`), each class weighted equally."""
+        from sklearn.ensemble import RandomForestClassifier
+
+        counts = np.bincount(y, minlength=len(CLASSES))
+        if not counts.all():
+            missing = [c for c, n in zip(CLASSES, counts, strict=True) if n == 0]
+            raise ValueError(f"no training examples of {missing}; every class needs some")
+        forest = RandomForestClassifier(
+            **FOREST,
+            max_features="sqrt",
+            class_weight="balanced",
+            random_state=seed,
+        )
+        forest.fit(x, y)
+        trees = []
+        for est in forest.estimators_:
+            t = est.tree_
+            value = np.asarray(t.value[:, 0, :], dtype=np.float64)
+            trees.append(
+                Tree(
+                    feature=np.asarray(t.feature, dtype=np.int64),
+                    threshold=np.asarray(t.threshold, dtype=np.float64),
+                    left=np.asarray(t.children_left, dtype=np.int64),
+                    right=np.asarray(t.children_right, dtype=np.int64),
+                    value=value / value.sum(axis=1, keepdims=True),
+                )
+            )
+        return cls(trees=tuple(trees), info=dict(info or {}))
