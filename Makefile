@@ -49,6 +49,7 @@ test: system-deps lint typecheck pytest
 
 bench: $(STAMP) system-deps
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/gunshot.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache var node_modules $(WEB_VENDOR)
