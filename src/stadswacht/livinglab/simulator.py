@@ -538,6 +538,21 @@ class _Sim:
             out.append((send, t_read, keep))
         return out
 
+    def _crossings(self, zone: str, levels: tuple[float, ...] = (2.0, 4.0)) -> dict[str, str]:
+        """When the zone's true density [persons/m²] first reaches each level (10 s steps):
+        the background (2 % of the walkable area times the daily rhythm) plus every surge.
+        The evaluator scores a crowd warning's lead time against these."""
+        z = next(z for z in self.sc.zones if z.id == zone)
+        t = np.arange(0.0, self.sc.duration_s + 1.0, 10.0)
+        rhythm = np.array([self.rhythm(float(v)) for v in t])
+        density = 0.02 * rhythm + self.surge_extra(zone, t) / z.walkable_area_m2
+        out: dict[str, str] = {}
+        for level in levels:
+            above = np.flatnonzero(density >= level)
+            if above.size:
+                out[f"{level:g}"] = self.iso(float(t[above[0]]))
+        return out
+
     def _param(self, event_id: str, key: str, default: Any) -> Any:
         ev = next(e for e in self.sc.events if e.id == event_id)
         return ev.params.get(key, default)
@@ -567,6 +582,7 @@ class _Sim:
                     details = {
                         "peak_density": ev.params["peak_density"],
                         "peak": self.iso(ev.at_s + up),
+                        "crosses": self._crossings(zone),
                     }
                 end = min(ev.at_s + length, self.sc.duration_s)
                 self.truth.append(
