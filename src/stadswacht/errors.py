@@ -8,6 +8,7 @@ errors are translated at the boundary (``raise StorageError(...) from exc``)::
     ├── InvalidReading (ValueError)          a reading that is rejected; carries a reason code
     ├── ScenarioError (ValueError)           a living-lab scenario file that is not valid
     ├── AudioError (ValueError)              a recording that cannot be read or is not audio
+    ├── TrajectoryError (ValueError)         a pedestrian trajectory file that cannot be read
     ├── NotFound (LookupError)
     │   ├── UnknownDevice
     │   └── UnknownUser
@@ -37,6 +38,7 @@ __all__ = [
     "ScenarioError",
     "StadswachtError",
     "StorageError",
+    "TrajectoryError",
     "TransportError",
     "UnknownDevice",
     "UnknownUser",
@@ -75,6 +77,10 @@ class ScenarioError(StadswachtError, ValueError):
 class AudioError(StadswachtError, ValueError):
     """Raised when a recording cannot be read (missing, not audio, empty); the message names
     the file and why."""
+
+
+class TrajectoryError(StadswachtError, ValueError):
+    """Raised when a trajectory file cannot be read; the message names the file and line."""
 
 
 class NotFound(StadswachtError, LookupError):

@@ -1,0 +1,91 @@
+"""Crowd detection: people counts in, zone state and density warnings out.
+
+Contract: a crowd detector consumes people counts (:class:`~stadswacht.model.reading.PeopleCount`
+values with their time) and yields zone states and :class:`CrowdWarning` s; it never reads a
+clock, never does I/O and never writes to the store. Only counts reach it, never identities.
+
+- :mod:`.density`: density, Fruin level of service (walkway, queuing), specific flow,
+  counter-flow, the density at which 1.5 m distancing is impossible.
+- :mod:`.occupancy`: a zone's occupancy from gate line counts and zone counts, robust to
+  counter drop-outs, with drift correction.
+- :mod:`.baseline`: the "normal for this time" band per sensor, and anomalies against it.
+- :mod:`.detector`: :class:`CrowdDetector`, the live detector with warning hysteresis and
+  escalation.
+- :mod:`.distancing`: 1.5 m distancing from trajectories, groups apart.
+- :mod:`.trajectories`: trajectories and :func:`read_juelich_trajectories`.
+- :mod:`.measurement`: classic density and simulated line counts from trajectories (the
+  benchmark's core).
+"""
+
+from __future__ import annotations
+
+from stadswacht.detect.crowd.baseline import Anomaly, Band, NormalBand
+from stadswacht.detect.crowd.density import (
+    LOS_QUEUING,
+    LOS_WALKWAY,
+    CounterFlow,
+    counter_flow,
+    density,
+    distancing_max_density,
+    level_of_service,
+    specific_flow,
+)
+from stadswacht.detect.crowd.detector import (
+    CrowdDetector,
+    CrowdWarning,
+    ForecastLike,
+    ForecastPoint,
+    GateFlow,
+    ZoneState,
+    ZoneThresholds,
+)
+from stadswacht.detect.crowd.distancing import DistancingResult, distancing
+from stadswacht.detect.crowd.measurement import (
+    DensityComparison,
+    LineCounts,
+    Rect,
+    classic_density,
+    compare_density,
+    line_crossings,
+    simulate_line_counts,
+)
+from stadswacht.detect.crowd.occupancy import ZoneOccupancy
+from stadswacht.detect.crowd.trajectories import (
+    Trajectories,
+    TrajectoryError,
+    read_juelich_trajectories,
+)
+
+__all__ = [
+    "LOS_QUEUING",
+    "LOS_WALKWAY",
+    "Anomaly",
+    "Band",
+    "CounterFlow",
+    "CrowdDetector",
+    "CrowdWarning",
+    "DensityComparison",
+    "DistancingResult",
+    "ForecastLike",
+    "ForecastPoint",
+    "GateFlow",
+    "LineCounts",
+    "NormalBand",
+    "Rect",
+    "Trajectories",
+    "TrajectoryError",
+    "ZoneOccupancy",
+    "ZoneState",
+    "ZoneThresholds",
+    "classic_density",
+    "compare_density",
+    "counter_flow",
+    "density",
+    "distancing",
+    "distancing_max_density",
+    "level_of_service",
+    "line_crossings",
+    "read_juelich_trajectories",
+    "simulate_line_counts",
+    "specific_flow",
+]
