@@ -285,13 +285,16 @@ def test_replay_default_scenario_in_process_and_write_truth(tmp_path: Path) -> N
     assert r.exit_code == 1 and "missing.yaml" in r.output
 
 
-def test_evaluate_scores_ingest_and_gunshots_and_says_not_built(tmp_path: Path) -> None:
+def test_evaluate_scores_ingest_gunshots_and_crowds_and_says_not_built(tmp_path: Path) -> None:
     scenario = Path(__file__).resolve().parents[1] / "scenarios" / "international_zone.yaml"
     r = runner.invoke(app, ["evaluate", str(scenario), "--json", "--out", str(tmp_path)])
     assert r.exit_code == 0, r.output
     card = json.loads(r.output.strip().splitlines()[-1])
-    for kind in ("crowd", "hazard", "infra", "websignal"):
+    for kind in ("hazard", "infra", "websignal"):
         assert card[kind]["status"] == "not built"
+    # No crowd surge in this night's scenario: the crowd detector must stay quiet.
+    assert card["crowd"]["status"] == "scored"
+    assert (card["crowd"]["surges"], card["crowd"]["warnings"]) == (0, 0)
     gunshot = card["gunshot"]
     assert gunshot["status"] == "scored"
     assert gunshot["truth_events"] == {"gunshot": 3, "fireworks": 1, "impulsive_noise": 42}
@@ -322,3 +325,16 @@ def test_run_with_an_unreachable_store_or_bus_says_so_without_a_traceback(
     r = runner.invoke(app, ["run"])
     assert r.exit_code == 1 and "cannot open the PostgreSQL store" in r.output
     assert "Traceback" not in r.output
+
+
+def test_evaluate_the_event_warns_of_the_koekamp_crush_ahead_of_time(tmp_path: Path) -> None:
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "malieveld_event.yaml"
+    r = runner.invoke(app, ["evaluate", str(scenario), "--json", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    card = json.loads(r.output.strip().splitlines()[-1])
+    crowd = card["crowd"]
+    assert crowd["surges_warned"] == crowd["surges"] == 2
+    assert crowd["missed_crossings"] == [] and crowd["false_warnings"] == 0
+    assert crowd["lead_time_to_4_s"]["median"] >= 600  # at least 10 min before 4 persons/m²
+    assert card["gunshot"]["detected"] == card["gunshot"]["events"] == 1
+    assert card["gunshot"]["false_alarms"] == 0  # the fireworks finale is not a shooting

@@ -810,19 +810,21 @@ def acoustic_send(
 def _detect_replayed(platform: Platform, report: ReplayReport) -> dict[str, list[dict[str, Any]]]:
     """Run the detectors over what a replay stored, on the simulated clock: each stored reading
     reaches them at the simulated time it was sent (see :mod:`stadswacht.pipeline.offline`)."""
-    from stadswacht.pipeline.gunshot import KINDS, GunshotStage
+    from stadswacht.pipeline import gunshot as gunshot_stage
+    from stadswacht.pipeline.crowd import CrowdStage
     from stadswacht.pipeline.offline import detect_recorded
     from stadswacht.store import ReadingQuery
 
+    kinds = (*gunshot_stage.KINDS, "people_count")
     sim = report.simulation
     start_s = sim.start.timestamp()
     sent = {
         (e.reading["device"], e.reading["seq"]): start_s + e.send_s
         for e in sim.genuine()
-        if e.reading["kind"] in KINDS
+        if e.reading["kind"] in kinds
     }
     received: list[tuple[float, dict[str, Any]]] = []
-    for kind in KINDS:
+    for kind in kinds:
         after = 0
         while page := platform.store.query_readings(
             ReadingQuery(kind=kind, after_id=after, limit=10_000)
@@ -832,13 +834,14 @@ def _detect_replayed(platform: Platform, report: ReplayReport) -> dict[str, list
                 (sent[(r.device, r.seq)], r.as_dict()) for r in page if (r.device, r.seq) in sent
             ]
     received.sort(key=lambda pair: pair[0])
-    stage = GunshotStage(
+    gunshot = gunshot_stage.GunshotStage(
         device=platform.registry.get,
         acoustic_devices=lambda: [
             d for d in platform.registry.list() if d.kind is DeviceKind.ACOUSTIC
         ],
     )
-    found = detect_recorded(stage, received)
+    crowd = CrowdStage(device=platform.registry.get, areas=platform.store.list_areas)
+    found = detect_recorded([gunshot, crowd], received)
     return {
         "gunshot": [
             {
@@ -851,7 +854,19 @@ def _detect_replayed(platform: Platform, report: ReplayReport) -> dict[str, list
             }
             for d in found
             if d.kind == "gunshot"
-        ]
+        ],
+        "crowd": [
+            {
+                "type": "crowd_warning",
+                "zone": d.area,
+                "time": d.time,
+                "detected_at": d.detected_at,
+                "level": d.details.get("level"),
+                "basis": d.details.get("basis"),
+            }
+            for d in found
+            if d.kind == "crowd"
+        ],
     }
 
 

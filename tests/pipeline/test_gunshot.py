@@ -217,3 +217,17 @@ def test_detections_api_shows_an_agency_its_own_only(
         geo = client.get("/v1/detections.geojson", headers=token("pol")).json()
         assert geo["features"][0]["geometry"]["type"] == "Point"
         assert geo["features"][0]["properties"]["kind"] == "gunshot"
+
+
+def test_a_sensor_clock_running_fast_does_not_rush_the_decision(
+    platform: Platform, keys: dict[str, Any]
+) -> None:
+    """A weather station 100 s ahead must not move event time past the shot's arrivals."""
+    t0 = 1_795_000_000.0
+    fast = {
+        "device": "wx-1", "seq": 1, "time": _stamp(t0 + 100), "kind": "temperature",
+        "values": {"temperature_c": 10.0}, "agency": "municipality", "area": None,
+    }  # fmt: skip
+    found = detect_recorded(stage(platform), [(t0 - 1, fast), *shot((40.0, -25.0), t0)])
+    assert [d.kind for d in found] == ["gunshot"]
+    assert len(found[0].sensors) == len(SENSORS)

@@ -36,6 +36,7 @@ __all__ = [
     "TARGETS",
     "TRUTH_FOR",
     "score",
+    "score_crowd",
     "score_detections",
     "write_scorecard",
 ]
@@ -81,6 +82,12 @@ def score(
         events = {t: by_type[t] for t in TRUTH_FOR[kind] if by_type[t]}
         if kind not in detections:
             card[kind] = {"status": "not built", "truth_events": events}
+        elif kind == "crowd":
+            zones = [z.id for z in report.simulation.scenario.zones]
+            card[kind] = score_crowd(
+                detections[kind], truth, zones, report.simulation.scenario.duration_s
+            )
+            card[kind]["truth_events"] = events
         else:
             card[kind] = score_detections(
                 kind,
@@ -193,6 +200,70 @@ def score_detections(
     }
 
 
+CROWD_MARGIN_S = 1800.0
+"""A crowd warning within this long after a surge ends still belongs to it [s]."""
+
+
+def score_crowd(
+    warnings: Sequence[Mapping[str, Any]],
+    truth: Sequence[TruthEvent],
+    zones: Sequence[str],
+    duration_s: float,
+) -> dict[str, Any]:
+    """Score crowd warnings against the injected surges.
+
+    A warning is ``{"zone", "time"}`` (when it was first raised, RFC 3339), optionally with
+    ``level``. For each surge whose zone's true density reaches 4 persons/m² (the truth's
+    ``crosses["4"]``), the lead time is that moment minus the first warning raised in the zone
+    from the surge's start on (negative: the warning came late; none: missed). A warning is
+    false when it is not raised during a surge of its zone (start to end + 30 min). Figures:
+    lead time [s] (median, p90 ...), surges warned, false warnings per zone per day.
+    """
+    surges = [t for t in truth if t.type == "crowd_surge"]
+    leads: list[float] = []
+    missed: list[str] = []
+    warned = 0
+    for ev in surges:
+        start = parse_time(ev.start)
+        mine = sorted(
+            parse_time(str(w["time"]))
+            for w in warnings
+            if w.get("zone") == ev.zone
+            and start <= parse_time(str(w["time"])) <= parse_time(ev.end)
+        )
+        if mine:
+            warned += 1
+        crossing = ev.details.get("crosses", {}).get("4")
+        if crossing is None:
+            continue
+        if not mine:
+            missed.append(ev.id)
+            continue
+        leads.append((parse_time(str(crossing)) - mine[0]).total_seconds())
+    false = 0
+    for w in warnings:
+        t = parse_time(str(w["time"]))
+        if not any(
+            ev.zone == w.get("zone")
+            and parse_time(ev.start) <= t
+            and (t - parse_time(ev.end)).total_seconds() <= CROWD_MARGIN_S
+            for ev in surges
+        ):
+            false += 1
+    days = max(duration_s, 1.0) / 86400
+    return {
+        "status": "scored",
+        "surges": len(surges),
+        "surges_warned": warned,
+        "surges_crossing_4": len(leads) + len(missed),
+        "warnings": len(warnings),
+        "lead_time_to_4_s": _spread(leads),
+        "missed_crossings": missed,
+        "false_warnings": false,
+        "false_warnings_per_zone_per_day": round(false / max(len(zones), 1) / days, 3),
+    }
+
+
 def _spread(values: Sequence[float]) -> dict[str, float] | None:
     if not values:
         return None
@@ -292,7 +363,9 @@ def _markdown(card: Mapping[str, Any]) -> str:
         d = card[kind]
         events = ", ".join(f"{k} {v}" for k, v in d.get("truth_events", {}).items()) or "none"
         lines.append(f"| {kind} | {d['status']} | {events} |")
-    scored = [k for k in DETECTOR_KINDS if card[k]["status"] == "scored"]
+    scored = [
+        k for k in DETECTOR_KINDS if card[k]["status"] == "scored" and "detection_rate" in card[k]
+    ]
     if scored:
         lines += [
             "",
@@ -310,6 +383,18 @@ def _markdown(card: Mapping[str, Any]) -> str:
             f"{error} | "
             f"{lat['median'] if lat else '-'} | {dec['p95'] if dec else '-'} |"
         )
+    crowd = card.get("crowd", {})
+    if crowd.get("status") == "scored":
+        lead = crowd["lead_time_to_4_s"]
+        lines += [
+            "",
+            "| crowd | surges warned | lead time to 4 p/m², median [min] | missed crossings | "
+            "false warnings / zone / day |",
+            "| --- | --- | --- | --- | --- |",
+            f"| crowd | {crowd['surges_warned']}/{crowd['surges']} | "
+            f"{round(lead['median'] / 60, 1) if lead else '-'} | "
+            f"{len(crowd['missed_crossings'])} | {crowd['false_warnings_per_zone_per_day']} |",
+        ]
     lines += ["", "![timeline](timeline.png)", ""]
     return "\n".join(lines)
 

@@ -395,7 +395,15 @@ def _build(doc: dict[str, Any], source: str, marks: _Marks) -> Scenario:
     area = Area(id=a["id"], name=a["name"], polygon=tuple(tuple(v) for v in a["polygon"]))
     zones = tuple(
         Zone(
-            area=Area(id=z["id"], name=z["name"], polygon=tuple(tuple(v) for v in z["polygon"])),
+            area=Area(
+                id=z["id"],
+                name=z["name"],
+                polygon=tuple(tuple(v) for v in z["polygon"]),
+                walkable_area_m2=float(z["walkable_area_m2"]),
+                gates={str(g["id"]): float(g["width_m"]) for g in z.get("gates") or []},
+                agency=z.get("agency"),
+                security_lead=z.get("security_lead"),
+            ),
             walkable_area_m2=float(z["walkable_area_m2"]),
             gates={str(g["id"]): float(g["width_m"]) for g in z.get("gates") or []},
         )

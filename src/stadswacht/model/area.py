@@ -49,6 +49,18 @@ class Area(BaseModel):
     id: AreaId
     name: str = Field(min_length=1, max_length=200)
     polygon: tuple[tuple[float, float], ...] = Field(min_length=3)
+    walkable_area_m2: float | None = Field(
+        default=None, gt=0, description="Area people can stand or walk on [m²] (crowd density)"
+    )
+    gates: dict[str, float] = Field(
+        default_factory=dict, description="Gates into the area: id → clear width [m]"
+    )
+    agency: AgencyId | None = Field(
+        default=None, description="The agency responsible for the area (warnings go to it)"
+    )
+    security_lead: str | None = Field(
+        default=None, max_length=200, description="Who can stop the show (an event's lead)"
+    )
 
     @field_validator("polygon")
     @classmethod

@@ -45,6 +45,8 @@ __all__ = [
     "StoredReading",
     "Temperature",
     "WaterLevel",
+    "epoch_seconds",
+    "format_epoch",
     "format_time",
     "parse_time",
     "parse_time_ns",
@@ -105,6 +107,29 @@ def parse_time(text: str) -> datetime:
     return datetime.fromtimestamp(ns // 1000 / 1e6, UTC).replace(
         microsecond=(ns // 1000) % 1_000_000
     )
+
+
+def epoch_seconds(text: str) -> float:
+    """An RFC 3339 time as seconds since the Unix epoch (a float keeps ~0.2 µs today).
+
+    >>> epoch_seconds("1970-01-01T00:00:01.000250Z")
+    1.00025
+    """
+    ns = parse_time_ns(text)
+    return ns // 1_000_000_000 + (ns % 1_000_000_000) / 1e9
+
+
+def format_epoch(seconds: float) -> str:
+    """Seconds since the Unix epoch as RFC 3339 UTC with microseconds.
+
+    >>> format_epoch(1.00025)
+    '1970-01-01T00:00:01.000250Z'
+    """
+    whole = math.floor(seconds)
+    micros = round((seconds - whole) * 1e6)
+    if micros == 1_000_000:
+        whole, micros = whole + 1, 0
+    return format_time(datetime.fromtimestamp(whole, UTC).replace(microsecond=micros))
 
 
 def format_time(dt: datetime) -> str:

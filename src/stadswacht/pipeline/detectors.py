@@ -1,4 +1,5 @@
-"""The live detector worker: readings from the bus through the detector stages, detections to
+"""The live detector worker: readings from the bus through the detector stages (gunshot,
+crowd), detections to
 the store and back onto the bus (``stadswacht.detections.<area>.<kind>``), where the live
 stream and, later, fusion pick them up.
 
@@ -20,7 +21,9 @@ from stadswacht.bus import Bus
 from stadswacht.bus.base import READINGS_PREFIX, Subscription, detection_subject
 from stadswacht.ingest.registry import DeviceRegistry
 from stadswacht.model import Detection, DeviceKind
+from stadswacht.pipeline.crowd import CrowdStage
 from stadswacht.pipeline.gunshot import GunshotStage
+from stadswacht.pipeline.offline import Stage
 from stadswacht.store import Store
 
 __all__ = ["DetectorWorker", "publish_detections"]
@@ -57,8 +60,10 @@ class DetectorWorker:
             device=registry.get,
             acoustic_devices=lambda: [d for d in registry.list() if d.kind is DeviceKind.ACOUSTIC],
         )
-        self._seen_wall = time.time()
-        self._seen_mark = float("-inf")
+        self.crowd = CrowdStage(device=registry.get, areas=store.list_areas)
+        self._stages: list[Stage] = [self.gunshot, self.crowd]
+        # Per stage: newest event time seen, and the wall-clock time it was seen.
+        self._marks = [(float("-inf"), 0.0) for _ in self._stages]
         self._tasks: list[asyncio.Task[None]] = []
         self.raised = 0
 
@@ -84,13 +89,14 @@ class DetectorWorker:
             async for msg in sub:
                 try:
                     reading = json.loads(msg.data)
-                    found = self.gunshot.handle(reading, time.time())
+                    now = time.time()
+                    found = self.gunshot.handle(reading, now) + self.crowd.handle(reading, now)
                 except Exception:  # one bad message must not stop detection
                     log.exception("detector failed on %s", msg.msg_id)
                     found = []
-                if self.gunshot.watermark > self._seen_mark:
-                    self._seen_mark = self.gunshot.watermark
-                    self._seen_wall = time.time()
+                for i, stage in enumerate(self._stages):
+                    if stage.watermark > self._marks[i][0]:
+                        self._marks[i] = (stage.watermark, time.time())
                 if found:
                     await self._emit(found)
                 await msg.ack()
@@ -100,14 +106,16 @@ class DetectorWorker:
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(self.tick_s)
-            if self._seen_mark == float("-inf"):
-                continue
-            now = self._seen_mark + (time.time() - self._seen_wall)
-            try:
-                found = self.gunshot.advance(now, time.time())
-            except Exception:
-                log.exception("detector failed while advancing to %.3f", now)
-                continue
+            wall = time.time()
+            found = []
+            for stage, (mark, seen) in zip(self._stages, self._marks, strict=True):
+                if mark == float("-inf"):
+                    continue
+                now = mark + (wall - seen)
+                try:
+                    found += stage.advance(now, wall)
+                except Exception:
+                    log.exception("%s failed while advancing to %.3f", type(stage).__name__, now)
             if found:
                 await self._emit(found)
 

@@ -22,7 +22,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from stadswacht.detect.gunshot import (
@@ -32,9 +31,9 @@ from stadswacht.detect.gunshot import (
     ImpulseReport,
 )
 from stadswacht.errors import NotFound
-from stadswacht.model import Detection, Device, DeviceKind, Ellipse, Position, format_time
+from stadswacht.model import Detection, Device, DeviceKind, Ellipse, Position
 from stadswacht.model.geo import LocalFrame
-from stadswacht.model.reading import parse_time_ns
+from stadswacht.model.reading import epoch_seconds, format_epoch
 
 __all__ = ["GunshotStage", "ReadingLike"]
 
@@ -46,20 +45,6 @@ ReadingLike = Mapping[str, Any]
 
 KINDS = ("acoustic_impulse", "temperature")
 """Reading kinds the stage uses."""
-
-
-def _seconds(rfc3339: str) -> float:
-    ns = parse_time_ns(rfc3339)
-    # Whole seconds and the fraction apart: a float of epoch seconds keeps ~0.2 µs.
-    return ns // 1_000_000_000 + (ns % 1_000_000_000) / 1e9
-
-
-def _rfc3339(seconds: float) -> str:
-    whole = int(seconds // 1)
-    micros = round((seconds - whole) * 1e6)
-    if micros == 1_000_000:
-        whole, micros = whole + 1, 0
-    return format_time(datetime.fromtimestamp(whole, UTC).replace(microsecond=micros))
 
 
 @dataclass
@@ -116,12 +101,12 @@ class GunshotStage:
         values = reading["values"]
         x, y = self._xy(dev.position)
         if kind == "temperature":
-            t = _seconds(str(reading["time"]))
+            t = epoch_seconds(str(reading["time"]))
             self.detector.add_temperature(x, y, t, float(values["temperature_c"]))
         else:
             if dev.id not in self._sensors:
                 self._add_sensor(dev)
-            t = _seconds(str(values["arrival_time"]))
+            t = epoch_seconds(str(values["arrival_time"]))
             self.detector.add_report(
                 ImpulseReport(
                     ref=f"{dev.id}:{reading['seq']}",
@@ -131,7 +116,9 @@ class GunshotStage:
                     classes=dict(values["classes"]),
                 )
             )
-        self._watermark = max(self._watermark, t)
+        # Event time never runs ahead of the platform's clock: one sensor with a clock running
+        # fast must not make the detector decide before the other sensors' reports are in.
+        self._watermark = max(self._watermark, t if at_s is None else min(t, at_s))
         return self._advance(self._watermark, at_s, started)
 
     def advance(self, now_s: float, at_s: float | None = None) -> list[Detection]:
@@ -176,7 +163,7 @@ class GunshotStage:
     def _detection(self, ev: GunshotEvent, at_s: float) -> Detection:
         assert self.frame is not None  # an event needs sensors, which set the frame
         lon, lat = self.frame.to_lonlat(float(ev.xy[0]), float(ev.xy[1]))
-        decided = _rfc3339(at_s)
+        decided = format_epoch(at_s)
         raised = self._raised.get(ev.id)
         if raised is None:
             raised = _Raised(decided, 0, at_s - ev.last_arrival_s)
@@ -192,7 +179,7 @@ class GunshotStage:
             detector="gunshot",
             agency=agencies.most_common(1)[0][0] if agencies else "unknown",
             area=areas.most_common(1)[0][0] if areas else None,
-            time=_rfc3339(ev.round_times_s[0]),
+            time=format_epoch(ev.round_times_s[0]),
             detected_at=raised.detected_at,
             updated_at=decided,
             version=raised.version,
@@ -207,12 +194,12 @@ class GunshotStage:
             sensors=list(ev.sensors),
             details={
                 "rounds": ev.rounds,
-                "round_times": [_rfc3339(t) for t in ev.round_times_s],
+                "round_times": [format_epoch(t) for t in ev.round_times_s],
                 "classes": {k: round(float(v), 4) for k, v in ev.classes.items()},
                 "speed_of_sound_m_s": round(ev.speed_of_sound, 2),
                 "poor_geometry": ev.poor_geometry,
                 "rejected_evidence": list(ev.rejected_refs),
-                "last_arrival": _rfc3339(ev.last_arrival_s),
+                "last_arrival": format_epoch(ev.last_arrival_s),
                 "raised_after_last_arrival_s": round(raised.raised_after_last_arrival_s, 3),
             },
         )
