@@ -349,3 +349,41 @@ def test_a_gunshot_detection_shows_with_its_ellipse_and_the_sensors_that_heard_i
         page.screenshot(path=str(ARTIFACTS / "dashboard-gunshot.png"))
         assert errors == []
         page.close()
+
+
+def test_zones_are_coloured_by_level_of_service_from_live_counts(
+    platform: Platform, browser: Any
+) -> None:
+    if not (WEB_DIR / "vendor" / "maplibre-gl.mjs").exists():
+        pytest.fail("the map library is missing: run `make` (npm ci copies it into web/vendor/)")
+    district = District(platform)
+    create_user(platform.store, "olga", PASSWORD, "municipality", Role.OPERATOR)
+    with serve(create_app(platform=platform)) as url, httpx.Client(base_url=url) as http:
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        _login(page, url)
+        page.wait_for_function("window.stadswacht.map?.map.loaded()", timeout=10_000)
+        # The World Forum's occupancy counter: 37,500 people on 25,000 m² = 1.5 persons/m².
+        _, key = district.keys["iz-occ-01"]
+        body = {
+            "device": "iz-occ-01",
+            "seq": 1,
+            "time": format_time(datetime.now(UTC)),
+            "kind": "people_count",
+            "values": {"occupancy": 37_500},
+        }
+        signed = sign_reading(key, body)
+        assert http.post("/v1/readings", json={"readings": [signed]}).json()["accepted"] == 1
+        label = page.locator('.zone-label[data-zone="world-forum"]')
+        expect(label).to_contain_text("1.50 p/m²", timeout=15_000)
+        los = label.get_attribute("data-los")
+        assert los == "E"  # Fruin walkway: 0.67 m² a person is E (0.46-0.93 m²)
+        state = page.evaluate(
+            "window.stadswacht.map.map.getFeatureState({source: 'zones', id: 'world-forum'})"
+        )
+        assert state == {"los": los}
+        zones = {z["zone"]: z for z in page.evaluate("window.stadswacht.zoneStates")}
+        assert zones["world-forum"]["occupancy"] == pytest.approx(37_500, rel=0.01)
+        assert zones["peace-palace"]["updated"] is None  # not measured: plain colour
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-zones.png"))
+        page.close()

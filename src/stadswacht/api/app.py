@@ -27,6 +27,7 @@ from stadswacht.api.routes import (
     health,
     readings,
     stream,
+    zones,
 )
 from stadswacht.config import Settings
 from stadswacht.errors import (
@@ -67,8 +68,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
             if owns:
                 await platform.close()
             elif platform.detectors is not None:
-                await platform.detectors.stop()
-                platform.detectors = None
+                worker, platform.detectors = platform.detectors, None
+                await worker.stop()
 
     app = FastAPI(
         title="Stadswacht",
@@ -81,7 +82,17 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.state.ip_limiter = TokenBuckets(rate=200.0, burst=400.0)
     app.state.login_limiter = TokenBuckets(rate=0.2, burst=10.0)
 
-    for module in (auth, devices, readings, detections, areas, deadletters, stream, health):
+    for module in (
+        auth,
+        devices,
+        readings,
+        detections,
+        zones,
+        areas,
+        deadletters,
+        stream,
+        health,
+    ):
         app.include_router(module.router)
 
     # The operator dashboard; mounted last, so every route above takes precedence.

@@ -82,8 +82,8 @@ class Platform:
     async def close(self) -> None:
         """Stop transports and detectors, then the bus, then the store."""
         if self.detectors is not None:
-            await self.detectors.stop()
-            self.detectors = None
+            worker, self.detectors = self.detectors, None
+            await worker.stop()
         if self._mqtt is not None:
             self._mqtt.stop()
             self._mqtt = None

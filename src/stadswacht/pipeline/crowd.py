@@ -127,11 +127,15 @@ class CrowdStage:
     def _zone(self, zone_id: str | None) -> Area | None:
         if zone_id is None:
             return None
-        if zone_id in self._zones:
-            return self._zones[zone_id]
-        area = next((a for a in self.areas() if a.id == zone_id), None)
-        if area is None or area.walkable_area_m2 is None:
-            return None  # not a crowd zone: nothing to measure density over
+        if zone_id not in self._zones:
+            # Every crowd zone at once, so the dashboard lists the ones not measured yet too.
+            for area in self.areas():
+                if area.id not in self._zones and area.walkable_area_m2 is not None:
+                    self._add_zone(area)
+        return self._zones.get(zone_id)  # None: not a crowd zone, no area to measure over
+
+    def _add_zone(self, area: Area) -> None:
+        assert area.walkable_area_m2 is not None
         trend = TrendForecast(window_s=TREND_WINDOW_S)
         self.detector.add_zone(
             area.id,
@@ -143,7 +147,6 @@ class CrowdStage:
         )
         self._zones[area.id] = area
         self._trends[area.id] = trend
-        return area
 
     def _advance(self, now_s: float, at_s: float | None, started: float) -> list[Detection]:
         if now_s - self._sampled >= SAMPLE_S:

@@ -76,13 +76,16 @@ class DetectorWorker:
         ]
 
     async def stop(self) -> None:
-        """Stop consuming; detections already raised are stored."""
-        for task in self._tasks:
+        """Stop consuming; detections already raised are stored. Tasks of an event loop that
+        has ended (a server stopped elsewhere) are let go."""
+        tasks, self._tasks = self._tasks, []
+        loop = asyncio.get_running_loop()
+        mine = [t for t in tasks if t.get_loop() is loop]
+        for task in mine:
             task.cancel()
-        for task in self._tasks:
+        for task in mine:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._tasks = []
 
     async def _consume(self, sub: Subscription) -> None:
         try:

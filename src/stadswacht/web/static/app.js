@@ -15,6 +15,7 @@ const state = {
   last: [], // per device: the newest reading seen, or null
   zones: { type: "FeatureCollection", features: [] },
   pending: [], // readings received since the last redraw
+  zoneStates: [], // crowd state per zone, from /v1/zones
   selected: null,
   recent: [], // newest first, of the selected sensor
   skewMs: null, // browser clock minus server clock, estimated from the stream
@@ -97,6 +98,8 @@ async function start() {
     device: (id) => state.devices[state.index.get(id)],
   });
   state.detections.open();
+  pollZones();
+  state.timers.push(setInterval(pollZones, CONFIG.zonesEveryMs ?? 5000));
   state.timers.push(setInterval(redraw, CONFIG.renderEveryMs), setInterval(tick, 1000));
 }
 
@@ -189,6 +192,18 @@ function setConn(which) {
   const conn = $("conn");
   conn.dataset.state = which;
   conn.textContent = t({ live: "streamLive", down: "streamDown", connecting: "streamConnecting" }[which]);
+}
+
+// --- crowd zones: level of service and density, from the crowd detector ---------------------
+async function pollZones() {
+  try {
+    state.zoneStates = await api.get("/v1/zones");
+  } catch (err) {
+    if (err instanceof api.Unauthorized) return showLogin(t("sessionExpired"));
+    return; // no detectors in this process: zones keep their plain colour
+  }
+  state.map?.setZoneStates(state.zoneStates, (st) =>
+    t("zoneDensity", { d: st.density.toFixed(2), los: st.los }));
 }
 
 // --- redraw, at most every CONFIG.renderEveryMs: every reading is applied, few are drawn ----
@@ -315,6 +330,8 @@ function switchLang(code) {
   for (const b of document.querySelectorAll("[data-lang]")) b.ariaPressed = String(b.dataset.lang === lang());
   if (state.stream) setConn($("conn").dataset.state);
   if (!$("dashboard").hidden) tick();
+  if (state.zoneStates.length) state.map?.setZoneStates(state.zoneStates, (st) =>
+    t("zoneDensity", { d: st.density.toFixed(2), los: st.los }));
   state.detections?.render();
   state.detections?.renderDetails();
 }

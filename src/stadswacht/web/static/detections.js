@@ -55,13 +55,15 @@ export class Detections {
   render() {
     const items = this.sorted();
     this.list.replaceChildren(...(items.length ? items.slice(0, 50).map((d) => {
-      const rounds = d.details?.rounds ?? 1;
+      const crowd = d.kind === "crowd";
+      const what = crowd ? `${d.details?.zone_name ?? d.area} · ${crowdLine(d)}` : t("roundsN", { n: d.details?.rounds ?? 1 });
+      const extra = !crowd && d.uncertainty ? `±${d.uncertainty.semi_major_m.toFixed(1)} m` : "";
       return el("li", { className: d.id === this.selected ? "sel" : "" },
         el("button", { type: "button", onclick: () => this.select(d.id, true), dataset: { kind: d.kind, id: d.id } },
           el("time", {}, formatClock(d.time)),
           el("b", { className: `kind ${d.kind}` }, t(`kind_${d.kind}`)),
-          el("span", {}, t("roundsN", { n: rounds })),
-          el("span", { className: "muted" }, d.uncertainty ? `±${d.uncertainty.semi_major_m.toFixed(1)} m` : "")));
+          el("span", {}, what),
+          el("span", { className: "muted" }, extra)));
     }) : [el("li", { className: "none" }, t("noDetections"))]));
     this.map?.setDetections(items, this.device, this.selected);
   }
@@ -81,7 +83,7 @@ export class Detections {
       return;
     }
     const u = d.uncertainty;
-    const rows = [
+    const rows = d.kind === "crowd" ? crowdRows(d) : [
       ["detKind", t(`kind_${d.kind}`)],
       ["detTime", formatDateTime(d.time)],
       ["detRaised", formatDateTime(d.detected_at)],
@@ -98,4 +100,27 @@ export class Detections {
       el("dt", {}, t(k)), el("dd", { dataset: { field: k } }, v)]));
     this.details.hidden = false;
   }
+}
+
+function crowdLine(d) {
+  const x = d.details ?? {};
+  const density = x.basis === "forecast" && x.forecast_density != null ? x.forecast_density : x.density;
+  return t("crowdLine", { level: t(`level_${x.level}`), d: Number(density ?? 0).toFixed(2), basis: t(`basis_${x.basis}`) });
+}
+
+function crowdRows(d) {
+  const x = d.details ?? {};
+  const rows = [
+    ["detKind", `${t("kind_crowd")} · ${x.zone_name ?? d.area}`],
+    ["detTime", formatDateTime(d.time)],
+    ["detRaised", formatDateTime(d.detected_at)],
+    ["detLevel", `${t(`level_${x.level}`)} (${x.threshold} p/m²)`],
+    ["detDensity", `${Number(x.density ?? 0).toFixed(2)} p/m²`],
+  ];
+  if (x.forecast_density != null) {
+    const band = x.forecast_band_80 ? ` [${x.forecast_band_80[0]}–${x.forecast_band_80[1]}]` : "";
+    rows.push(["detForecast", `${Number(x.forecast_density).toFixed(2)} p/m²${band} · ${formatClock(x.forecast_time)}`]);
+  }
+  rows.push(["detEscalate", (x.escalate_to ?? []).join(", ") || "—"]);
+  return rows;
 }

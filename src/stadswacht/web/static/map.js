@@ -5,7 +5,7 @@
 import { CONFIG } from "./config.js";
 
 const COLORS = { live: "#22c55e", stale: "#f59e0b", never: "#64748b", off: "#ef4444" };
-const KIND_COLORS = ["match", ["get", "kind"], "gunshot", "#ef4444", "fireworks", "#f59e0b", "#a78bfa"];
+const KIND_COLORS = ["match", ["get", "kind"], "gunshot", "#ef4444", "fireworks", "#f59e0b", "crowd", "#f97316", "#a78bfa"];
 const EMPTY = { type: "FeatureCollection", features: [] };
 const M_PER_DEG = 111_320;
 
@@ -65,7 +65,7 @@ export class SensorMap {
   async init() {
     await this.loaded;
     const m = this.map;
-    m.addSource("zones", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+    m.addSource("zones", { type: "geojson", data: EMPTY, promoteId: "zone" });
     m.addSource("sensors", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
     m.addSource("detections", { type: "geojson", data: EMPTY });
     m.addSource("evidence", { type: "geojson", data: EMPTY });
@@ -73,7 +73,13 @@ export class SensorMap {
       id: "zones-fill",
       type: "fill",
       source: "zones",
-      paint: { "fill-color": "#38bdf8", "fill-opacity": 0.12 },
+      // Coloured by the crowd's level of service (Fruin A-F) where the zone is measured.
+      paint: {
+        "fill-color": ["match", ["coalesce", ["feature-state", "los"], "-"],
+          "A", "#22c55e", "B", "#84cc16", "C", "#eab308", "D", "#f59e0b", "E", "#f97316",
+          "F", "#ef4444", "#38bdf8"],
+        "fill-opacity": ["case", ["==", ["coalesce", ["feature-state", "los"], "-"], "-"], 0.12, 0.3],
+      },
     });
     m.addLayer({
       id: "zones-line",
@@ -142,17 +148,34 @@ export class SensorMap {
   }
 
   setZones(collection) {
-    this.map.getSource("zones").setData(collection);
+    const features = collection.features.map((f) => ({ ...f, properties: { ...f.properties, zone: f.id } }));
+    this.map.getSource("zones").setData({ ...collection, features });
     for (const marker of this.zoneLabels ?? []) marker.remove();
+    this.zoneText = new Map();
     // Zone names as HTML labels: text layers would need a glyph server.
     this.zoneLabels = collection.features.map((f) => {
       const el = document.createElement("div");
       el.className = "zone-label";
+      el.dataset.zone = f.id;
       el.textContent = f.properties?.name ?? f.id ?? "";
+      this.zoneText.set(f.id, [el, el.textContent]);
       const ring = f.geometry.coordinates[0];
       const c = ring.reduce(([x, y], [a, b]) => [x + a / ring.length, y + b / ring.length], [0, 0]);
       return new this.lib.Marker({ element: el }).setLngLat(c).addTo(this.map);
     });
+  }
+
+  // Crowd state per zone: colour by level of service, density in the label.
+  setZoneStates(states, describe) {
+    for (const st of states) {
+      this.map.setFeatureState({ source: "zones", id: st.zone }, { los: st.updated ? st.los : "-" });
+      const entry = this.zoneText?.get(st.zone);
+      if (entry) {
+        entry[0].textContent = st.updated ? `${entry[1]} · ${describe(st)}` : entry[1];
+        entry[0].dataset.los = st.updated ? st.los : "";
+        entry[0].dataset.warning = st.warning ?? "none";
+      }
+    }
   }
 
   setSensors(devices) {

@@ -1,0 +1,47 @@
+"""Zones: the crowd state of every zone now (occupancy, density, level of service, flows,
+warning) and its density forecast with an 80 % band.
+
+Zone states are aggregates of counts (never of persons), so every signed-in user may read
+them; which agency sees which zone will follow the sharing agreements. They come from this
+process's crowd detector: on a process that runs no detectors the answer is 503.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+
+from stadswacht.api.deps import CurrentUser, PlatformDep
+from stadswacht.model.reading import format_epoch
+
+router = APIRouter(tags=["zones"])
+
+
+@router.get("/v1/zones")
+async def zone_states(user: CurrentUser, platform: PlatformDep) -> list[dict[str, Any]]:
+    """Every crowd zone's state, with its forecast (``time``, ``density``, ``low``, ``high``
+    [persons/m²]) for the next 30 minutes."""
+    worker = platform.detectors
+    if worker is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "this process runs no detectors (STADSWACHT_DETECTORS=false): ask the one that does",
+        )
+    stage = worker.crowd
+    now = stage.watermark if stage.watermark > float("-inf") else time.time()
+    out = []
+    for zone, state in stage.states(now).items():
+        area = stage.area(zone)
+        doc = dataclasses.asdict(state)
+        doc["name"] = area.name if area else zone
+        doc["agency"] = area.agency if area else None
+        doc["updated"] = None if state.updated_s is None else format_epoch(state.updated_s)
+        doc["forecast"] = [
+            {"time": format_epoch(t), "density": v, "low": lo, "high": hi}
+            for t, v, lo, hi in stage.forecast(zone, now)
+        ]
+        out.append(doc)
+    return out
