@@ -7,8 +7,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from stadswacht.detect.acoustic.classifier import CLASSES
 from stadswacht.detect.acoustic.dataset import load_clips
-from stadswacht.detect.acoustic.evaluation import auc, heldout_scores, recall_at_fpr
+from stadswacht.detect.acoustic.evaluation import (
+    auc,
+    heldout_scores,
+    recall_at_fpr,
+    training_set,
+)
+from stadswacht.detect.acoustic.features import FEATURE_NAMES
 from stadswacht.detect.acoustic.synth import synthesise_ambient, synthesise_gunshot
 
 REAL_AUDIO = (
@@ -77,13 +84,27 @@ def test_groups_follow_recording_sources(tmp_path: Path) -> None:
 
 def test_heldout_scores_report_every_row(tmp_path: Path) -> None:
     _write_layout(tmp_path)
-    r = heldout_scores(tmp_path, n_synthetic=12)
+    r = heldout_scores(tmp_path, n_synthetic=6, n_estimators=5, leave_one_clip_out=True)
     assert r["n_gunshot"] == 5 and r["n_other"] == 6
     assert 0.0 <= r["auc"] <= 1.0 and 0.0 <= r["recall_at_1pct_fpr"] <= 1.0
     assert r["fireworks_simulated"]["note"].startswith("simulated")
-    assert r["fireworks_simulated"]["n"] == 12
+    assert r["fireworks_simulated"]["n"] == 6
     assert 0.0 <= r["baseline_rf8"]["auc"] <= 1.0
     assert set(r["per_source"]) >= {"belize_gunshot", "freesound_gunshot", "dcase:knock"}
+    assert r["leave_one_clip_out"]["note"].startswith("leave one clip out")
+    assert 0.0 <= r["leave_one_clip_out"]["auc"] <= 1.0
+
+
+def test_training_set_is_the_real_clips_as_recorded_plus_synthetic_fireworks(
+    tmp_path: Path,
+) -> None:
+    _write_layout(tmp_path)
+    clips = load_clips(tmp_path)
+    x, y = training_set(clips, n_synthetic=5)
+    trainable = [c for c in clips if c.label is not None]
+    assert x.shape == (len(trainable) + 5, len(FEATURE_NAMES))
+    assert list(y[: len(trainable)]) == [CLASSES.index(str(c.label)) for c in trainable]
+    assert set(y[len(trainable) :].tolist()) == {CLASSES.index("fireworks")}
 
 
 def test_missing_data_folder_says_what_to_give(tmp_path: Path) -> None:

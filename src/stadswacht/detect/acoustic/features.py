@@ -12,6 +12,15 @@ successive windows, number of separate pops), the spectrum of the attack and of 
 the crest factor, kurtosis and zero-crossing rate of the attack, and in 12 log-spaced bands
 how far the 100 ms after the peak rises above the snippet's own noise floor (a distant
 gunshot is a low-frequency thump a few dB above the forest, a bird call is not impulsive).
+
+Then features relative to the snippet's own background, so that a recording environment
+the model never heard shifts them little: in 20 log-spaced bands the onset's level above
+the band's median, how far it has fallen 100 and 300 ms later, and the loudest frame above
+the 100 ms before it; decay times and peak-to-floor ratios in four groups of bands; the
+envelope below and above 1 kHz (rise, decay by 6/12/20 dB and back to the floor, separate
+onsets); and how tonal the event is and how much its spectrum resembles the background's.
+On the real clips split by recording source these raised the held-out AUC from about 0.81
+to 0.89 (see ``scripts/train_acoustic.py``).
 """
 
 from __future__ import annotations
@@ -54,6 +63,35 @@ FEATURE_NAMES: tuple[str, ...] = (
     *(f"attack_band_{int(a)}_{int(b)}" for a, b in pairwise(_BANDS_HZ)),
     *(f"band{i}_above_floor_db" for i in range(12)),
     *(f"band{i}_share_db" for i in range(12)),
+    *(f"onset_snr_b{i}" for i in range(20)),
+    *(f"mid_minus_onset_b{i}" for i in range(20)),
+    *(f"late_minus_onset_b{i}" for i in range(20)),
+    *(f"pre_snr_b{i}" for i in range(20)),
+    *(
+        f"group{g}_{name}"
+        for g in range(4)
+        for name in ("half_decay_ms_log", "decay80_ms_log", "snr_db")
+    ),
+    "onset_jump_db",
+    "onset_flux_db",
+    "low_minus_high_db",
+    "peak_over_median_db",
+    *(
+        f"{band}_{name}"
+        for band in ("low", "high")
+        for name in (
+            "snr_db",
+            "rise_ms_log",
+            "decay6_ms_log",
+            "decay12_ms_log",
+            "decay20_ms_log",
+            "to_floor_ms_log",
+            "onsets_log",
+        )
+    ),
+    "event_peakiness_db",
+    "event_flatness",
+    "event_background_corr",
 )
 """Name of each feature, in the order :func:`features` returns them."""
 
@@ -196,6 +234,9 @@ def features(snippet: NDArray[np.floating], sample_rate: int) -> NDArray[np.floa
             *shapes,
             *attack_bands,
             *_band_contrast(y),
+            *_band_snr(y),
+            *_split_envelopes(y),
+            *_event_tonality(y),
         ],
         dtype=np.float64,
     )
@@ -231,3 +272,137 @@ def _count_pops(env_db: NDArray[np.float64]) -> float:
             count += 1
             last = int(s)
     return math.log1p(count)
+
+
+_LOG_EDGES_HZ = np.geomspace(_BANDS_HZ[0], _BANDS_HZ[-1], 21)
+_FRAME, _HOP = 128, 32  # 16 ms frames every 4 ms at 8 kHz
+_HOP_MS = 1000.0 * _HOP / WORKING_RATE
+_GROUPS = ((0, 5), (5, 10), (10, 15), (15, 20))
+_SPLIT_HZ = {"low": (100.0, 1000.0), "high": (1000.0, 3400.0)}
+_SPLIT_SOS = {
+    k: signal.butter(4, v, btype="bandpass", fs=WORKING_RATE, output="sos")
+    for k, v in _SPLIT_HZ.items()
+}
+
+
+def _padded(y: NDArray[np.float64], n: int) -> NDArray[np.float64]:
+    return np.pad(y, (0, n - y.size)) if y.size < n else y
+
+
+def _band_snr(y: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Levels relative to the snippet's own noise floor in 20 log-spaced bands [dB].
+
+    Per band: the onset region (8 ms before to 24 ms after the loudest frame) above the
+    band's median over the snippet; how far the 24-100 ms and 100-300 ms after it have
+    fallen from the onset region; the loudest frame above the median of the 100 ms before
+    it. Per group of five bands: time to fall half and 80% of the way back to the floor and
+    the peak above the floor. Then the onset's jump over the preceding frames, the spectral
+    flux at the onset, low bands (< 800 Hz) against the high ones, and the peak over the
+    snippet's median. Everything is a difference of levels in one recording, so a recorder's
+    gain, response and steady background cancel (a distant gunshot is a few dB of broadband
+    thump over the forest, not a loud sound).
+    """
+    y = _padded(y, 1200)
+    f, _, s = signal.spectrogram(y, WORKING_RATE, nperseg=_FRAME, noverlap=_FRAME - _HOP)
+    bands = np.array([s[(f >= a) & (f < b)].sum(axis=0) for a, b in pairwise(_LOG_EDGES_HZ)])
+    bands += 1e-12
+    level = 10.0 * np.log10(bands)
+    total = 10.0 * np.log10(bands.sum(axis=0))
+    p = int(np.argmax(total))
+    floor = np.median(level, axis=1)
+
+    def mean_level(a_ms: float, b_ms: float) -> NDArray[np.float64]:
+        a = max(0, p + int(a_ms / _HOP_MS))
+        b = max(a + 1, p + int(b_ms / _HOP_MS))
+        part = level[:, a:b]
+        return np.asarray(part.mean(axis=1) if part.shape[1] else floor, dtype=np.float64)
+
+    onset = mean_level(-8.0, 24.0) - floor
+    mid = mean_level(24.0, 100.0) - floor
+    late = mean_level(100.0, 300.0) - floor
+    pre = level[:, max(0, p - 25) : max(0, p - 3)]
+    pre_snr = level[:, p] - (np.median(pre, axis=1) if pre.shape[1] else floor)
+    groups: list[float] = []
+    for a, b in _GROUPS:
+        g = 10.0 * np.log10(bands[a:b].sum(axis=0))
+        peak = float(g[p : p + 3].max())
+        snr = peak - float(np.median(g))
+        after = g[p:]
+        for fraction in (0.5, 0.8):
+            below = np.flatnonzero(after < peak - fraction * max(snr, 1e-3))
+            groups.append(math.log1p((below[0] if below.size else after.size) * _HOP_MS))
+        groups.append(snr)
+    before = total[max(0, p - 25) : max(0, p - 2)]
+    jump = float(total[p] - (np.median(before) if before.size else np.median(total)))
+    flux = float(np.maximum(level[:, p] - level[:, max(0, p - 2)], 0.0).mean())
+    low = _LOG_EDGES_HZ[:-1] < 800.0
+    return np.concatenate(
+        [
+            onset,
+            mid - onset,
+            late - onset,
+            pre_snr,
+            groups,
+            [
+                jump,
+                flux,
+                float(onset[low].mean() - onset[~low].mean()),
+                float(total[p] - np.median(total)),
+            ],
+        ]
+    )
+
+
+def _split_envelopes(y: NDArray[np.float64]) -> list[float]:
+    """Envelope shape below and above 1 kHz: the peak above the level before it [dB], rise
+    time, time to fall 6, 12 and 20 dB and back to 3 dB over that level [log ms], and the
+    number of separate onsets (6 dB rises within 10 ms, 50 ms apart)."""
+    y = _padded(y, 1200)
+    k = round(_ENV_S * WORKING_RATE)
+    ms = 1000.0 / WORKING_RATE
+    out: list[float] = []
+    for sos in _SPLIT_SOS.values():
+        z = signal.sosfiltfilt(sos, y)
+        e = 10.0 * np.log10(np.convolve(z**2, np.ones(k) / k, mode="same") + 1e-14)
+        p = int(np.argmax(e))
+        peak = float(e[p])
+        pre = e[max(0, p - round(0.1 * WORKING_RATE)) : max(0, p - round(0.005 * WORKING_RATE))]
+        floor = float(np.median(pre)) if pre.size > 20 else float(np.percentile(e, 20))
+        snr = peak - floor
+        out.append(snr)
+        before = e[max(0, p - round(0.05 * WORKING_RATE)) : p + 1]
+        below = np.flatnonzero(before < peak - 0.5 * max(snr, 1e-3))
+        out.append(math.log1p((before.size - 1 - below[-1]) * ms if below.size else 50.0))
+        after = e[p:]
+        for level in (peak - 6.0, peak - 12.0, peak - 20.0, floor + 3.0):
+            below = np.flatnonzero(after < level)
+            out.append(math.log1p((below[0] if below.size else after.size) * ms))
+        step = round(0.01 * WORKING_RATE)
+        rise = e[step:] - e[:-step]
+        starts = np.flatnonzero((rise[1:] >= 6.0) & (rise[:-1] < 6.0))
+        count, last = 0, -(10**9)
+        for s in starts:
+            if s - last > round(0.05 * WORKING_RATE):
+                count += 1
+                last = int(s)
+        out.append(math.log1p(count))
+    return out
+
+
+def _event_tonality(y: NDArray[np.float64]) -> list[float]:
+    """Over the 100 ms from the loudest frame: how far the strongest bin stands above the
+    median bin [dB] (a call is tonal, a blast is not), the spectral flatness, and how alike
+    the event's spectrum is to the snippet's median spectrum (correlation of dB spectra)."""
+    y = _padded(y, 1200)
+    f, _, s = signal.spectrogram(y, WORKING_RATE, nperseg=256, noverlap=192)
+    s = s[(f >= _BANDS_HZ[0]) & (f <= _BANDS_HZ[-1])] + 1e-14
+    p = int(np.argmax(s.sum(axis=0)))
+    event = s[:, p : p + 10]
+    peakiness = float(np.mean(10.0 * np.log10(event.max(axis=0) / np.median(event, axis=0))))
+    flatness = float(np.mean(np.exp(np.mean(np.log(event), axis=0)) / np.mean(event, axis=0)))
+    a = 10.0 * np.log10(event.mean(axis=1))
+    b = 10.0 * np.log10(np.median(s, axis=1))
+    a, b = a - a.mean(), b - b.mean()
+    denom = math.sqrt(float(np.sum(a**2) * np.sum(b**2)))
+    corr = float(np.sum(a * b)) / denom if denom > 1e-12 else 0.0
+    return [peakiness, flatness, corr]
