@@ -48,8 +48,12 @@ pytest: $(STAMP) system-deps web
 test: system-deps lint typecheck pytest
 
 bench: $(STAMP) system-deps
+	$(BIN)/pip install -q -e '.[test,bench]'
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/gunshot.py
+	$(BIN)/python bench/crowd_density.py
+	$(BIN)/python bench/crowd_forecast.py
+	$(BIN)/python bench/egress.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache var node_modules $(WEB_VENDOR)

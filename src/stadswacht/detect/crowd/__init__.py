@@ -15,6 +15,9 @@ clock, never does I/O and never writes to the store. Only counts reach it, never
 - :mod:`.trajectories`: trajectories and :func:`read_juelich_trajectories`.
 - :mod:`.measurement`: classic density and simulated line counts from trajectories (the
   benchmark's core).
+- :mod:`.trend`: a zone's short-term density forecast from its own recent history.
+- :mod:`.event`: event mode: an event's zones, gates and opening times, capacity check.
+- :mod:`.egress`: egress time through a network of zones at Green Guide flow rates.
 """
 
 from __future__ import annotations
@@ -40,6 +43,23 @@ from stadswacht.detect.crowd.detector import (
     ZoneThresholds,
 )
 from stadswacht.detect.crowd.distancing import DistancingResult, distancing
+from stadswacht.detect.crowd.egress import (
+    EGRESS_LIMIT_S,
+    FLOW_RATES_PER_M_MIN,
+    EgressEstimate,
+    GateEgress,
+    estimate_egress,
+)
+from stadswacht.detect.crowd.event import (
+    CapacityReport,
+    Event,
+    EventZone,
+    Gate,
+    ZoneCapacity,
+    check_capacity,
+    parse_event,
+    read_event,
+)
 from stadswacht.detect.crowd.measurement import (
     DensityComparison,
     LineCounts,
@@ -57,34 +77,47 @@ from stadswacht.detect.crowd.trajectories import (
 )
 
 __all__ = [
+    "EGRESS_LIMIT_S",
+    "FLOW_RATES_PER_M_MIN",
     "LOS_QUEUING",
     "LOS_WALKWAY",
     "Anomaly",
     "Band",
+    "CapacityReport",
     "CounterFlow",
     "CrowdDetector",
     "CrowdWarning",
     "DensityComparison",
     "DistancingResult",
+    "EgressEstimate",
+    "Event",
+    "EventZone",
     "ForecastLike",
     "ForecastPoint",
+    "Gate",
+    "GateEgress",
     "GateFlow",
     "LineCounts",
     "NormalBand",
     "Rect",
     "Trajectories",
     "TrajectoryError",
+    "ZoneCapacity",
     "ZoneOccupancy",
     "ZoneState",
     "ZoneThresholds",
+    "check_capacity",
     "classic_density",
     "compare_density",
     "counter_flow",
     "density",
     "distancing",
     "distancing_max_density",
+    "estimate_egress",
     "level_of_service",
     "line_crossings",
+    "parse_event",
+    "read_event",
     "read_juelich_trajectories",
     "simulate_line_counts",
     "specific_flow",
