@@ -338,3 +338,35 @@ def test_evaluate_the_event_warns_of_the_koekamp_crush_ahead_of_time(tmp_path: P
     assert crowd["lead_time_to_4_s"]["median"] >= 600  # at least 10 min before 4 persons/m²
     assert card["gunshot"]["detected"] == card["gunshot"]["events"] == 1
     assert card["gunshot"]["false_alarms"] == 0  # the fireworks finale is not a shooting
+
+
+def test_forecast_crowd_backtest_prints_the_three_figures(tmp_path: Path) -> None:
+    """On a synthetic counts file in the Melbourne long format (weekly rhythm and noise)."""
+    import math
+    import random
+    from datetime import date, timedelta
+
+    rng = random.Random(3)
+    rows = ["Date,Day_of_week,Hour,SensorID,SensorName,PedestrianCount"]
+    day0 = date(2013, 1, 7)
+    for d in range(7 * 40):
+        day = day0 + timedelta(days=d)
+        for hour in range(24):
+            for sensor in (1, 2, 3):
+                base = 200 * sensor * (1.6 if day.weekday() < 5 else 0.8)
+                rhythm = 0.2 + math.exp(-((hour - 13) ** 2) / 18)
+                count = max(0, round(rng.gauss(base * rhythm, 10 + 0.1 * base * rhythm)))
+                rows.append(f"{day:%d-%b-%Y},{day:%A},{hour},{sensor},Sensor {sensor},{count}")
+    counts = tmp_path / "counts.csv"
+    counts.write_text("\n".join(rows) + "\n")
+    args = ["forecast", "crowd-backtest", str(counts), "--train-until", "2013-09-01"]
+    r = runner.invoke(app, [*args, "--json"])
+    assert r.exit_code == 0, r.output
+    figures = json.loads(r.output.strip().splitlines()[-1])
+    assert 0 < figures["mae_ratio_1h"] < 1.0  # beats "same hour last week" on a steady rhythm
+    assert 0 < figures["mae_ratio_3h"] < 1.0
+    assert 0.6 < figures["coverage_80"] < 0.95
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Date,Hour,SensorID,PedestrianCount\n01-Jan-2013,25,1,10\n")
+    r = runner.invoke(app, [*args[:2], str(bad), *args[3:]])
+    assert r.exit_code == 1 and "bad.csv" in r.output

@@ -53,6 +53,8 @@ acoustic_app = typer.Typer(
     help="The sensor-side acoustic detector and classifier, on recordings.", no_args_is_help=True
 )
 app.add_typer(acoustic_app, name="acoustic")
+forecast_app = typer.Typer(help="Batch forecasts and their backtests.", no_args_is_help=True)
+app.add_typer(forecast_app, name="forecast")
 
 console = Console()
 err = Console(stderr=True)
@@ -805,6 +807,39 @@ def acoustic_send(
     )
     if report.rejected or report.pending:
         raise typer.Exit(1)
+
+
+@forecast_app.command("crowd-backtest")
+def forecast_crowd_backtest(
+    counts: Annotated[
+        Path,
+        typer.Argument(
+            help="Hourly counts in the Melbourne long format (Date, Hour, SensorID, "
+            "PedestrianCount), CSV or zipped CSV"
+        ),
+    ],
+    train_until: Annotated[
+        datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day of training (YYYY-MM-DD)")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON")] = False,
+) -> None:
+    """Train the crowd forecaster on the counts up to a day and test it on the rest: mean
+    absolute error against "same hour last week" at 1 h and 3 h ahead, and the coverage of
+    the 80 % prediction interval."""
+    from stadswacht.forecast.crowd import backtest_file
+
+    try:
+        figures = backtest_file(counts, train_until.date())
+    except (StadswachtError, ValueError, OSError) as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        print(json.dumps(figures))
+        return
+    console.print(
+        f"MAE / same hour last week: {figures['mae_ratio_1h']:.3f} at 1 h, "
+        f"{figures['mae_ratio_3h']:.3f} at 3 h; 80 % interval coverage "
+        f"{figures['coverage_80']:.3f}"
+    )
 
 
 def _detect_replayed(platform: Platform, report: ReplayReport) -> dict[str, list[dict[str, Any]]]:

@@ -9,6 +9,7 @@ errors are translated at the boundary (``raise StorageError(...) from exc``)::
     ├── ScenarioError (ValueError)           a living-lab scenario file that is not valid
     ├── AudioError (ValueError)              a recording that cannot be read or is not audio
     ├── TrajectoryError (ValueError)         a pedestrian trajectory file that cannot be read
+    ├── CountsError (ValueError)             a people-counts file or forecast request not valid
     ├── NotFound (LookupError)
     │   ├── UnknownDevice
     │   └── UnknownUser
@@ -30,6 +31,7 @@ __all__ = [
     "AuthenticationError",
     "BusError",
     "ConfigurationError",
+    "CountsError",
     "InvalidReading",
     "NotFound",
     "PayloadTooLarge",
@@ -77,6 +79,11 @@ class ScenarioError(StadswachtError, ValueError):
 class AudioError(StadswachtError, ValueError):
     """Raised when a recording cannot be read (missing, not audio, empty); the message names
     the file and why."""
+
+
+class CountsError(StadswachtError, ValueError):
+    """Raised when a counts file cannot be read (the message names the file, line and field) or
+    a forecast is asked for what the data cannot give."""
 
 
 class TrajectoryError(StadswachtError, ValueError):
