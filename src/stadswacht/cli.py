@@ -78,6 +78,18 @@ def _platform(settings: Settings | None = None) -> Platform:
         raise _fail(exc) from exc
 
 
+def _device_key(key: str | None, key_file: Path | None) -> str:
+    """The device's private key from ``--key`` (or its environment variable) or ``--key-file``."""
+    secret = key or (key_file.read_text().strip() if key_file else None)
+    if not secret:
+        raise _fail(
+            StadswachtError(
+                "give the device's private key: --key, --key-file or STADSWACHT_DEVICE_KEY"
+            )
+        )
+    return secret
+
+
 def _fail(exc: Exception) -> typer.Exit:
     err.print(f"[red]error:[/red] {exc}")
     return typer.Exit(1)
@@ -465,13 +477,7 @@ def send(
 
     from stadswacht.client import DeviceClient, open_transport, send_file
 
-    secret = key or (key_file.read_text().strip() if key_file else None)
-    if not secret:
-        raise _fail(
-            StadswachtError(
-                "give the device's private key: --key, --key-file or STADSWACHT_DEVICE_KEY"
-            )
-        )
+    secret = _device_key(key, key_file)
     started = time.monotonic()
     with Progress(console=err) as progress:
         task = progress.add_task(f"sending as {device}", total=None)
@@ -760,13 +766,7 @@ def acoustic_send(
     from stadswacht.detect.acoustic import Classifier, OnsetDetector, impulse_values, read_audio
     from stadswacht.errors import AudioError
 
-    secret = key or (key_file.read_text().strip() if key_file else None)
-    if not secret:
-        raise _fail(
-            StadswachtError(
-                "give the device's private key: --key, --key-file or STADSWACHT_DEVICE_KEY"
-            )
-        )
+    secret = _device_key(key, key_file)
     try:
         samples, rate = read_audio(path)
     except AudioError as exc:

@@ -4,16 +4,45 @@ agency."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from sse_starlette.sse import EventSourceResponse
 
 from stadswacht.api.deps import PlatformDep, StreamUser
-from stadswacht.bus.base import DETECTIONS_PREFIX, READINGS_PREFIX
+from stadswacht.bus.base import DETECTIONS_PREFIX, READINGS_PREFIX, Message
+from stadswacht.pipeline import Platform
 
 router = APIRouter(tags=["stream"])
+
+
+def _relay(
+    platform: Platform,
+    subject: str,
+    event: str,
+    agencies: frozenset[str] | None,
+    event_id: Callable[[Message, dict[str, Any]], str],
+    keep: Callable[[dict[str, Any]], bool] = lambda doc: True,
+) -> EventSourceResponse:
+    """Relay bus messages on ``subject`` as SSE events named ``event``: first a ``ready``
+    event, then each message owned by one of ``agencies`` (None: all) that ``keep`` accepts."""
+
+    async def events() -> AsyncIterator[dict[str, Any]]:
+        sub = await platform.bus.subscribe(subject)
+        try:
+            yield {"event": "ready", "data": json.dumps({"subject": subject})}
+            async for msg in sub:
+                await msg.ack()
+                doc = json.loads(msg.data)
+                if agencies is not None and doc.get("agency") not in agencies:
+                    continue
+                if keep(doc):
+                    yield {"event": event, "id": event_id(msg, doc), "data": msg.data.decode()}
+        finally:
+            await sub.close()
+
+    return EventSourceResponse(events(), ping=15)
 
 
 @router.get("/v1/stream/readings")
@@ -30,25 +59,14 @@ async def stream_readings(
     Filter by ``area``, ``kind`` or ``device``. Only readings of the user's agency are sent
     (administrators: all).
     """
-    subject = f"{READINGS_PREFIX}.{area or '*'}.{kind or '*'}"
-    agencies = user.agencies()
-
-    async def events() -> AsyncIterator[dict[str, Any]]:
-        sub = await platform.bus.subscribe(subject)
-        try:
-            yield {"event": "ready", "data": json.dumps({"subject": subject})}
-            async for msg in sub:
-                await msg.ack()
-                doc = json.loads(msg.data)
-                if agencies is not None and doc.get("agency") not in agencies:
-                    continue
-                if device is not None and doc.get("device") != device:
-                    continue
-                yield {"event": "reading", "id": str(doc.get("id", "")), "data": msg.data.decode()}
-        finally:
-            await sub.close()
-
-    return EventSourceResponse(events(), ping=15)
+    return _relay(
+        platform,
+        f"{READINGS_PREFIX}.{area or '*'}.{kind or '*'}",
+        "reading",
+        user.agencies(),
+        lambda msg, doc: str(doc.get("id", "")),
+        lambda doc: device is None or doc.get("device") == device,
+    )
 
 
 @router.get("/v1/stream/detections")
@@ -62,20 +80,10 @@ async def stream_detections(
     """Detections as they are raised or updated: one SSE event ``detection`` per version, data
     the detection JSON (``GET /v1/detections/{id}``). Only the user's agency's (administrators:
     all)."""
-    subject = f"{DETECTIONS_PREFIX}.{area or '*'}.{kind or '*'}"
-    agencies = user.agencies()
-
-    async def events() -> AsyncIterator[dict[str, Any]]:
-        sub = await platform.bus.subscribe(subject)
-        try:
-            yield {"event": "ready", "data": json.dumps({"subject": subject})}
-            async for msg in sub:
-                await msg.ack()
-                doc = json.loads(msg.data)
-                if agencies is not None and doc.get("agency") not in agencies:
-                    continue
-                yield {"event": "detection", "id": msg.msg_id, "data": msg.data.decode()}
-        finally:
-            await sub.close()
-
-    return EventSourceResponse(events(), ping=15)
+    return _relay(
+        platform,
+        f"{DETECTIONS_PREFIX}.{area or '*'}.{kind or '*'}",
+        "detection",
+        user.agencies(),
+        lambda msg, doc: msg.msg_id,
+    )
