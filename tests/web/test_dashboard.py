@@ -381,6 +381,22 @@ def test_zones_are_coloured_by_level_of_service_from_live_counts(
             "window.stadswacht.map.map.getFeatureState({source: 'zones', id: 'world-forum'})"
         )
         assert state == {"los": los}
+        # Clicking the zone (away from its sensors) opens its crowd state and forecast.
+        xy = page.evaluate(
+            """() => {
+                const m = window.stadswacht.map.map;
+                const p = m.project([4.2800, 52.0925]);
+                const box = m.getCanvas().getBoundingClientRect();
+                return [box.left + p.x, box.top + p.y];
+            }"""
+        )
+        page.mouse.click(*xy)
+        expect(page.locator("#zone h2 span")).to_have_text("World Forum / Churchillplein")
+        density = page.locator('#zone dd[data-field="zoneDensityNow"]')
+        expect(density).to_have_text("1.50 p/m² (E)")
+        expect(page.locator("#zone .forecast li")).to_have_text(
+            "Not enough history for a forecast yet"
+        )
         zones = {z["zone"]: z for z in page.evaluate("window.stadswacht.zoneStates")}
         assert zones["world-forum"]["occupancy"] == pytest.approx(37_500, rel=0.01)
         assert zones["peace-palace"]["updated"] is None  # not measured: plain colour

@@ -16,6 +16,7 @@ const state = {
   zones: { type: "FeatureCollection", features: [] },
   pending: [], // readings received since the last redraw
   zoneStates: [], // crowd state per zone, from /v1/zones
+  selectedZone: null,
   selected: null,
   recent: [], // newest first, of the selected sensor
   skewMs: null, // browser clock minus server clock, estimated from the stream
@@ -77,6 +78,7 @@ async function start() {
   } else if (!state.map) {
     try {
       state.map = new SensorMap(lib, $("map"), { onSelect: select, describe });
+      state.map.onZone = selectZone;
       await state.map.init();
     } catch (err) {
       state.map = null;
@@ -204,6 +206,43 @@ async function pollZones() {
   }
   state.map?.setZoneStates(state.zoneStates, (st) =>
     t("zoneDensity", { d: st.density.toFixed(2), los: st.los }));
+  renderZone();
+}
+
+function selectZone(id) {
+  state.selectedZone = id;
+  renderZone();
+  pollZones();
+}
+
+// The selected zone: its crowd state now and its forecast with the 80 % band.
+function renderZone() {
+  const box = $("zone");
+  const st = state.zoneStates.find((z) => z.zone === state.selectedZone);
+  if (!state.selectedZone || !st) {
+    box.hidden = true;
+    return;
+  }
+  const measured = st.updated !== null;
+  const flows = st.gates.map((g) => `${g.gate}: ${t("flowInOut", {
+    i: g.in_per_min.toFixed(0), o: g.out_per_min.toFixed(0) })}`).join(" · ");
+  const rows = [
+    ["zoneOccupancy", measured ? `${Math.round(st.occupancy)} ± ${Math.round(st.occupancy_sd)}` : t("never")],
+    ["zoneDensityNow", measured ? `${st.density.toFixed(2)} p/m² (${st.los})` : "—"],
+    ["zoneArea", `${Math.round(st.walkable_area_m2)} m²`],
+    ["zoneWarning", st.warning && st.warning !== "none" ? t(`level_${st.warning}`) : t("noWarning")],
+    ["zoneFlows", flows || "—"],
+  ];
+  if (st.counter_flow?.flagged) rows.push(["zoneCounterFlow", t("counterFlowHigh")]);
+  if (st.silent_gates.length) rows.push(["zoneSilent", st.silent_gates.join(", ")]);
+  box.querySelector("h2 span").textContent = st.name;
+  box.querySelector("dl").replaceChildren(...rows.flatMap(([k, v]) => [
+    el("dt", {}, t(k)), el("dd", { dataset: { field: k } }, v)]));
+  box.querySelector(".forecast").replaceChildren(...(st.forecast.length ? st.forecast.map((p) =>
+    el("li", {}, el("time", {}, formatClock(p.time)),
+      el("span", { className: "val" }, `${p.density.toFixed(2)} p/m² [${p.low.toFixed(2)}–${p.high.toFixed(2)}]`)))
+    : [el("li", { className: "muted" }, t("noForecast"))]));
+  box.hidden = false;
 }
 
 // --- redraw, at most every CONFIG.renderEveryMs: every reading is applied, few are drawn ----
@@ -334,6 +373,7 @@ function switchLang(code) {
     t("zoneDensity", { d: st.density.toFixed(2), los: st.los }));
   state.detections?.render();
   state.detections?.renderDetails();
+  renderZone();
 }
 
 // --- boot ----------------------------------------------------------------------------------
@@ -351,6 +391,10 @@ function boot() {
     state.map?.select(null);
     state.selected = null;
     renderDetails();
+  };
+  $("zone-close").onclick = () => {
+    state.selectedZone = null;
+    renderZone();
   };
   $("detection-close").onclick = () => {
     state.detections?.select(null, false);

@@ -135,6 +135,12 @@ export class SensorMap {
       },
     });
     m.on("click", "detections", (e) => this.onDetection?.(e.features[0].properties.id));
+    m.on("click", "zones-fill", (e) => {
+      // A sensor or a detection on top of the zone takes the click.
+      if (m.queryRenderedFeatures(e.point, { layers: ["sensors", "detections"] }).length) return;
+      const zone = e.features.find((f) => f.properties.zone !== undefined);
+      if (zone) this.onZone?.(zone.properties.zone);
+    });
     m.on("click", "sensors", (e) => this.onSelect(e.features[0].id));
     m.on("mousemove", "sensors", (e) => {
       m.getCanvas().style.cursor = "pointer";
