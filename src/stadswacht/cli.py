@@ -720,7 +720,8 @@ def acoustic_classify(
         if "error" in r:
             err.print(f"[red]{r['file']}: {r['error']}[/red]")
             continue
-        console.print(f"[bold]{r['file']}[/bold]: {len(r['impulses'])} impulses")
+        n = len(r["impulses"])
+        console.print(f"[bold]{r['file']}[/bold]: {n} impulse{'s' * (n != 1)}")
         for imp in r["impulses"]:
             classes = imp["classes"]
             best = max(classes, key=lambda k: classes[k])
