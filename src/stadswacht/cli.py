@@ -455,17 +455,20 @@ def broker_sync(
 
 
 # --- sending -------------------------------------------------------------------------------
+KeyOption = Annotated[
+    str | None, typer.Option(envvar="STADSWACHT_DEVICE_KEY", help="Private key (base64url)")
+]
+KeyFileOption = Annotated[Path | None, typer.Option(help="File holding the private key")]
+UrlOption = Annotated[str, typer.Option(help="Platform URL (http) or broker (mqtt://)")]
+
+
 @app.command()
 def send(
     path: Annotated[Path, typer.Argument(help="CSV, JSON or NDJSON file of readings")],
     device: Annotated[str, typer.Option(help="Send as this device")],
-    key: Annotated[
-        str | None, typer.Option(envvar="STADSWACHT_DEVICE_KEY", help="Private key (base64url)")
-    ] = None,
-    key_file: Annotated[Path | None, typer.Option(help="File holding the private key")] = None,
-    url: Annotated[str, typer.Option(help="Platform URL (http) or broker (mqtt://)")] = (
-        "http://127.0.0.1:8000"
-    ),
+    key: KeyOption = None,
+    key_file: KeyFileOption = None,
+    url: UrlOption = "http://127.0.0.1:8000",
     batch: Annotated[int, typer.Option(help="Readings per request")] = 500,
     buffer: Annotated[
         Path | None,
@@ -740,13 +743,9 @@ def acoustic_classify(
 def acoustic_send(
     path: Annotated[Path, typer.Argument(help="Recording (WAV, FLAC, OGG; any rate)")],
     device: Annotated[str, typer.Option(help="Send as this acoustic sensor")],
-    key: Annotated[
-        str | None, typer.Option(envvar="STADSWACHT_DEVICE_KEY", help="Private key (base64url)")
-    ] = None,
-    key_file: Annotated[Path | None, typer.Option(help="File holding the private key")] = None,
-    url: Annotated[str, typer.Option(help="Platform URL (http) or broker (mqtt://)")] = (
-        "http://127.0.0.1:8000"
-    ),
+    key: KeyOption = None,
+    key_file: KeyFileOption = None,
+    url: UrlOption = "http://127.0.0.1:8000",
     start: Annotated[
         datetime | None,
         typer.Option(help="Time of the recording's first sample (default: it ends now)"),
