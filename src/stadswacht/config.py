@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    min_published_count: int = Field(default=5, ge=1)
+    """Counts of people below this are published coarsened (as a range ``"<5"``, never the
+    exact small number): a handful of people at a gate can be someone identifiable."""
+
     detectors: bool = True
     """Run the detectors in this process (``stadswacht run``). Scaled out, set it on exactly one
     process: a gunshot is located from the reports of several sensors, which must all reach

@@ -2,8 +2,10 @@
 warning) and its density forecast with an 80 % band.
 
 Zone states are aggregates of counts (never of persons), so every signed-in user may read
-them; which agency sees which zone will follow the sharing agreements. They come from this
-process's crowd detector: on a process that runs no detectors the answer is 503.
+them; which agency sees which zone will follow the sharing agreements. Counts of fewer people
+than ``min_published_count`` (default 5) are published coarsened: the number becomes ``null``
+and ``"<5"`` stands beside it (``occupancy_coarse``, ``in_coarse``, ``out_coarse``). They come
+from this process's crowd detector: on a process that runs no detectors the answer is 503.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ async def zone_states(user: CurrentUser, platform: PlatformDep) -> list[dict[str
     out = []
     for zone, state in stage.states(now).items():
         area = stage.area(zone)
-        doc = dataclasses.asdict(state)
+        doc = _coarsen(dataclasses.asdict(state), platform.settings.min_published_count)
         doc["name"] = area.name if area else zone
         doc["agency"] = area.agency if area else None
         doc["updated"] = None if state.updated_s is None else format_epoch(state.updated_s)
@@ -45,3 +47,22 @@ async def zone_states(user: CurrentUser, platform: PlatformDep) -> list[dict[str
         ]
         out.append(doc)
     return out
+
+
+def _coarsen(doc: dict[str, Any], minimum: int) -> dict[str, Any]:
+    """Replace counts of fewer than ``minimum`` people by ``None`` and a ``"<minimum"`` note.
+
+    >>> _coarsen({"occupancy": 3.4, "density": 0.001, "gates": [
+    ...     {"gate": "g", "in_per_min": 12.0, "out_per_min": 2.0}]}, 5)["gates"]
+    [{'gate': 'g', 'in_per_min': 12.0, 'out_per_min': None, 'out_coarse': '<5'}]
+    """
+    below = f"<{minimum}"
+    if doc.get("occupancy") is not None and doc["occupancy"] < minimum:
+        doc.update(occupancy=None, occupancy_sd=None, density=None, occupancy_coarse=below)
+    for gate in doc.get("gates", []):
+        for side in ("in", "out"):
+            if gate.get(f"{side}_per_min") is not None and gate[f"{side}_per_min"] < minimum:
+                gate[f"{side}_per_min"] = None
+                gate[f"{side}_coarse"] = below
+                gate.pop(f"{side}_pmm", None)
+    return doc

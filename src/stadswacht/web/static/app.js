@@ -204,10 +204,17 @@ async function pollZones() {
     if (err instanceof api.Unauthorized) return showLogin(t("sessionExpired"));
     return; // no detectors in this process: zones keep their plain colour
   }
-  state.map?.setZoneStates(state.zoneStates, (st) =>
-    t("zoneDensity", { d: st.density.toFixed(2), los: st.los }));
+  state.map?.setZoneStates(state.zoneStates, zoneLabel);
   renderZone();
 }
+
+// Counts of a handful of people come coarsened from the API ("<5"): shown as such.
+function zoneLabel(st) {
+  return st.density === null ? t("fewPeople", { n: st.occupancy_coarse })
+    : t("zoneDensity", { d: st.density.toFixed(2), los: st.los });
+}
+
+const perMin = (value, coarse) => (value === null ? coarse : value.toFixed(0));
 
 function selectZone(id) {
   state.selectedZone = id;
@@ -225,10 +232,12 @@ function renderZone() {
   }
   const measured = st.updated !== null;
   const flows = st.gates.map((g) => `${g.gate}: ${t("flowInOut", {
-    i: g.in_per_min.toFixed(0), o: g.out_per_min.toFixed(0) })}`).join(" · ");
+    i: perMin(g.in_per_min, g.in_coarse), o: perMin(g.out_per_min, g.out_coarse) })}`).join(" · ");
+  const coarse = st.occupancy === null;
   const rows = [
-    ["zoneOccupancy", measured ? `${Math.round(st.occupancy)} ± ${Math.round(st.occupancy_sd)}` : t("never")],
-    ["zoneDensityNow", measured ? `${st.density.toFixed(2)} p/m² (${st.los})` : "—"],
+    ["zoneOccupancy", !measured ? t("never") : coarse ? st.occupancy_coarse
+      : `${Math.round(st.occupancy)} ± ${Math.round(st.occupancy_sd)}`],
+    ["zoneDensityNow", !measured ? "—" : coarse ? `— (${st.los})` : `${st.density.toFixed(2)} p/m² (${st.los})`],
     ["zoneArea", `${Math.round(st.walkable_area_m2)} m²`],
     ["zoneWarning", st.warning && st.warning !== "none" ? t(`level_${st.warning}`) : t("noWarning")],
     ["zoneFlows", flows || "—"],
@@ -369,8 +378,7 @@ function switchLang(code) {
   for (const b of document.querySelectorAll("[data-lang]")) b.ariaPressed = String(b.dataset.lang === lang());
   if (state.stream) setConn($("conn").dataset.state);
   if (!$("dashboard").hidden) tick();
-  if (state.zoneStates.length) state.map?.setZoneStates(state.zoneStates, (st) =>
-    t("zoneDensity", { d: st.density.toFixed(2), los: st.los }));
+  if (state.zoneStates.length) state.map?.setZoneStates(state.zoneStates, zoneLabel);
   state.detections?.render();
   state.detections?.renderDetails();
   renderZone();

@@ -83,6 +83,7 @@ export const STRINGS = {
     zoneSilent: "Silent counters",
     noForecast: "Not enough history for a forecast yet",
     noWarning: "none",
+    fewPeople: "{n} people",
   },
   nl: {
     subtitle: "dashboard van de meldkamer",
@@ -166,6 +167,7 @@ export const STRINGS = {
     zoneSilent: "Stille tellers",
     noForecast: "Nog te weinig gegevens voor een verwachting",
     noWarning: "geen",
+    fewPeople: "{n} mensen",
   },
 };
 
