@@ -86,8 +86,8 @@ class GunshotStage:
 
         ``at_s`` is the platform's clock now [s since the Unix epoch] (default: event time).
 
-        Readings of other kinds, of unknown devices and with malformed values are ignored
-        (ingest has already validated them; a device removed since is logged).
+        Readings of other kinds and of unknown devices (removed since: logged) are ignored;
+        values are taken as ingest validated them.
         """
         kind = reading.get("kind")
         if kind not in KINDS:
