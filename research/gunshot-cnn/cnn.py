@@ -150,5 +150,5 @@ if __name__ == "__main__":
     ig = LAB > 0
     r = dict(variant=VARIANT, seed=SEED, params=n_params, auc=ev.auc(out[ig], out[~ig]),
              recall=ev.recall_at_fpr(out[ig], out[~ig])[0], fold_times=log)
-    np.save(f"/tmp/cnn/cnn_scores_{VARIANT}_{SEED}.npy", out)
-    print(json.dumps(r)); json.dump(r, open(f"/tmp/cnn/result_{VARIANT}_{SEED}.json", "w"))
+    np.save(f"cnn_scores_{VARIANT}_{SEED}.npy", out)
+    print(json.dumps(r)); json.dump(r, open(f"result_{VARIANT}_{SEED}.json", "w"))

@@ -16,6 +16,6 @@ def ours(train, test):
     return m.predict(np.array([cf(c) for c in test]))[:, gun]
 s = ev._grouped_scores(clips, ours, [c.group for c in clips])
 is_gun = np.array([c.label == 'gunshot' for c in clips])
-np.save('/tmp/cnn/rf_scores.npy', s)
-np.save('/tmp/cnn/names.npy', np.array([c.folder+'/'+c.name for c in clips]))
+np.save('rf_scores.npy', s)
+np.save('names.npy', np.array([c.folder+'/'+c.name for c in clips]))
 print('AUC', ev.auc(s[is_gun], s[~is_gun]), 'recall', ev.recall_at_fpr(s[is_gun], s[~is_gun]), 'time', time.time()-t)
