@@ -47,7 +47,7 @@ class Net(nn.Module):
         return self.out(self.drop(h)).squeeze(1)
 
 # --- data: every clip band-limited at 8 kHz, peak index as loudest_window finds it
-clips = load_clips(Path("/work/shared/data/audio"))
+clips = load_clips(Path(__file__).resolve().parents[3] / "shared" / "data" / "audio")
 W, PK = [], []
 for c in clips:
     y = band_limit(c.whole, c.sample_rate).astype(np.float32)

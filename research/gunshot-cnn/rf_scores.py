@@ -6,7 +6,7 @@ from stadswacht.detect.acoustic import evaluation as ev
 from stadswacht.detect.acoustic.classifier import CLASSES, Classifier
 from stadswacht.detect.acoustic.features import features
 t=time.time()
-clips = load_clips(Path('/work/shared/data/audio'))
+clips = load_clips(Path(__file__).resolve().parents[3] / 'shared' / 'data' / 'audio')
 gun = CLASSES.index('gunshot')
 cached = {id(c): features(c.snippet, c.sample_rate) for c in clips}
 cf = lambda c: cached[id(c)]
