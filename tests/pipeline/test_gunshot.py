@@ -168,6 +168,14 @@ def test_the_live_worker_raises_stores_and_streams_a_detection(
     async def scenario() -> list[Any]:
         await platform.start_detectors()
         sub = await platform.bus.subscribe("stadswacht.detections.>")
+        # A broken message on the bus (not JSON; then a reading without values) is logged and
+        # skipped: the worker goes on with the next ones.
+        platform.bus.publish(
+            [
+                ("stadswacht.readings._.acoustic_impulse", b"{not json", "bad:1"),
+                ("stadswacht.readings._.acoustic_impulse", b'{"kind":"acoustic_impulse"}', "bad:2"),
+            ]
+        )
         t0 = time.time() - 1.0
         items = []
         for _, r in shot((-20.0, 10.0), t0, rounds=2):
