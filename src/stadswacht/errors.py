@@ -10,6 +10,8 @@ errors are translated at the boundary (``raise StorageError(...) from exc``)::
     ├── AudioError (ValueError)              a recording that cannot be read or is not audio
     ├── TrajectoryError (ValueError)         a pedestrian trajectory file that cannot be read
     ├── CountsError (ValueError)             a people-counts file or forecast request not valid
+    ├── SeriesError (ValueError)             a hydro/meteo series file that cannot be read
+    ├── CapError (ValueError)                a CAP alert that fails the schema or the rules
     ├── NotFound (LookupError)
     │   ├── UnknownDevice
     │   └── UnknownUser
@@ -30,6 +32,7 @@ __all__ = [
     "AudioError",
     "AuthenticationError",
     "BusError",
+    "CapError",
     "ConfigurationError",
     "CountsError",
     "InvalidReading",
@@ -38,6 +41,7 @@ __all__ = [
     "PermissionDenied",
     "RateLimited",
     "ScenarioError",
+    "SeriesError",
     "StadswachtError",
     "StorageError",
     "TrajectoryError",
@@ -84,6 +88,20 @@ class AudioError(StadswachtError, ValueError):
 class CountsError(StadswachtError, ValueError):
     """Raised when a counts file cannot be read (the message names the file, line and field) or
     a forecast is asked for what the data cannot give."""
+
+
+class SeriesError(StadswachtError, ValueError):
+    """Raised when a water-level or weather series file cannot be read or written; the message
+    names the file, line and field."""
+
+
+class CapError(StadswachtError, ValueError):
+    """Raised when a CAP alert fails the OASIS schema or a semantic rule; the message names
+    the rule and the element, and ``problems`` lists every one found."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
 
 
 class TrajectoryError(StadswachtError, ValueError):
