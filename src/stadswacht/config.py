@@ -70,6 +70,23 @@ class Settings(BaseSettings):
     process: a gunshot is located from the reports of several sensors, which must all reach
     the same detector."""
 
+    thresholds_file: Path | None = None
+    """Warning thresholds (YAML, see :func:`stadswacht.detect.hazard.thresholds.read_thresholds`):
+    which gauge or weather station warns at which levels. The living lab adds its scenario's."""
+
+    cap_sender: str = Field(default="stadswacht@localhost", pattern=r"^[^\s,<&]+$")
+    """The CAP ``sender`` of every alert: who issues them (an address or domain, no spaces)."""
+
+    cap_sender_name: str = "Stadswacht"
+    """The CAP ``senderName`` shown to the public."""
+
+    cap_webhooks: list[str] = Field(default_factory=list)
+    """URLs every CAP alert is POSTed to (``application/cap+xml``), retried with back-off."""
+
+    cap_mqtt_topic: str = "stadswacht/cap"
+    """Topic prefix on the MQTT broker (``mqtt_url``) that every CAP alert is published under
+    (``<prefix>/<area or station>``, retained: a late subscriber gets the current one)."""
+
     secret_key: str = DEFAULT_DEV_SECRET
     """Signs user tokens (HS256). Must be set, 32+ characters, outside development."""
     token_ttl_s: int = Field(default=8 * 3600, gt=0)

@@ -29,7 +29,8 @@ from zoneinfo import ZoneInfo
 import jsonschema
 import yaml
 
-from stadswacht.errors import ScenarioError
+from stadswacht.detect.hazard.thresholds import Threshold, threshold_from_dict
+from stadswacht.errors import ConfigurationError, ScenarioError
 from stadswacht.model import Agency, Area, DeviceKind, Position
 
 __all__ = [
@@ -159,6 +160,10 @@ class Scenario:
         """A top-level section (``processes``, ``acoustics``, ``tolerances``), empty if absent."""
         value: dict[str, Any] = self.raw.get(name) or {}
         return value
+
+    def thresholds(self) -> list[Threshold]:
+        """The warning thresholds in force during the scenario (checked when it was read)."""
+        return [threshold_from_dict(t) for t in self.raw.get("thresholds") or []]
 
     def sensor(self, sensor_id: str) -> SensorSpec:
         """The sensor with this id."""
@@ -435,6 +440,14 @@ def _build(doc: dict[str, Any], source: str, marks: _Marks) -> Scenario:
     )
     duration = parse_duration(doc["time"]["duration"])
     assert math.isfinite(duration)
+    for i, item in enumerate(doc.get("thresholds") or []):
+        where = f"{source}:{marks.line(('thresholds', i))}: thresholds[{i}]"
+        try:
+            threshold_from_dict(item, where)
+        except ConfigurationError as exc:
+            raise ScenarioError(str(exc)) from exc
+        if item["device"] not in {s.id for s in sensors}:
+            raise ScenarioError(f"{where}: device {item['device']!r} is not a sensor here")
     return Scenario(
         name=doc["name"],
         seed=int(doc["seed"]),

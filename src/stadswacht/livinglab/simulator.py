@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -50,7 +50,7 @@ from stadswacht.livinglab.scenario import EventSpec, Scenario, SensorSpec, parse
 from stadswacht.model import Area, Position, format_time
 from stadswacht.model.reading import parse_time_ns
 
-__all__ = ["Emission", "Simulation", "TruthEvent", "format_ns", "simulate"]
+__all__ = ["Emission", "Simulation", "TruthEvent", "astronomical_tides", "format_ns", "simulate"]
 
 READING_KIND = {
     "people_counter": "people_count",
@@ -276,7 +276,7 @@ class _Sim:
             p.get("mean_cm_nap", 10.0),
             p.get("m2_amplitude_cm", 75.0),
             p.get("s2_amplitude_cm", 18.0),
-            p.get("phase_h", 0.0),
+            self.tide_phase_h(),
             p.get("m2_period_h", M2_PERIOD_H),
         )
         level = level + p.get("surge_cm", 0.0) + rng.normal(0, p.get("noise_cm", 2.0), self.n)
@@ -286,6 +286,15 @@ class _Sim:
                 continue
             level = level + ev.params["rise_cm"] * self._rise_shape(ev)
         return np.asarray(level, dtype=np.float64)
+
+    def tide_phase_h(self) -> float:
+        """The time of an M2 high water [h since the Unix epoch]: ``high_water`` after the
+        start when the scenario gives it (the same tide whatever day it is replayed), else
+        ``phase_h``."""
+        p = self.proc.get("tide") or {}
+        if "high_water" in p:
+            return (self.start.timestamp() + parse_duration(p["high_water"])) / 3600.0
+        return float(p.get("phase_h", 0.0))
 
     def _rise_shape(self, ev: EventSpec) -> np.ndarray[Any, np.dtype[np.float64]]:
         up = max(parse_duration(ev.params["build_up"]), 1.0)
@@ -701,3 +710,30 @@ def simulate(scenario: Scenario, start: datetime, *, seq_base: int = 1) -> Simul
     emissions.sort(key=lambda e: (e.send_s, e.attack is not None, e.reading["device"]))
     sim.truth.sort(key=lambda e: (e.start, e.id))
     return Simulation(scenario, sim.start, seq_base, emissions, sim.truth)
+
+
+def astronomical_tides(
+    sc: Scenario, start: datetime
+) -> dict[
+    str, Callable[[np.ndarray[Any, np.dtype[np.float64]]], np.ndarray[Any, np.dtype[np.float64]]]
+]:
+    """Each water gauge's astronomical tide [cm NAP] at times [s since the Unix epoch]: the
+    scenario's tide without its surge and noise, as a tide table would give it (what the
+    platform's water-level forecaster may know in advance)."""
+    p = sc.section("processes").get("tide") or {}
+    if "high_water" in p:
+        phase_h = (start.timestamp() + parse_duration(p["high_water"])) / 3600.0
+    else:
+        phase_h = float(p.get("phase_h", 0.0))
+
+    def tide(t: np.ndarray[Any, np.dtype[np.float64]]) -> np.ndarray[Any, np.dtype[np.float64]]:
+        return astronomical_tide(
+            np.asarray(t, dtype=np.float64) / 3600.0,
+            p.get("mean_cm_nap", 10.0),
+            p.get("m2_amplitude_cm", 75.0),
+            p.get("s2_amplitude_cm", 18.0),
+            phase_h,
+            p.get("m2_period_h", M2_PERIOD_H),
+        )
+
+    return {s.id: tide for s in sc.sensors if s.group == "water_gauge"}

@@ -30,7 +30,7 @@ __all__ = ["DETECTION_KINDS", "Detection", "DetectionId", "Ellipse"]
 DetectionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
 """A detection id: letters, digits and ``_ . : -``, at most 128."""
 
-DETECTION_KINDS = ("gunshot", "fireworks", "impulsive_other")
+DETECTION_KINDS = ("gunshot", "fireworks", "impulsive_other", "crowd", "hazard")
 """Kinds of detection the platform raises so far (more come with each detector)."""
 
 
@@ -89,6 +89,8 @@ class Detection(BaseModel):
 
     def summary_en(self) -> str:
         """One line for an operator (English; the dashboard has the Dutch one too)."""
+        if isinstance(self.details.get("summary_en"), str):
+            return str(self.details["summary_en"])
         rounds = int(self.details.get("rounds", 1))
         text = f"{self.kind} (p={self.probability:.2f}), {rounds} round{'s' * (rounds != 1)}"
         if self.uncertainty is not None:

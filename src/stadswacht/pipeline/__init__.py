@@ -1,7 +1,8 @@
 """The one package that wires the platform together from settings: store, bus, device
 registry, ingest and the detectors on the bus (and, as they are built, fusion and alerting).
 
-- :mod:`stadswacht.pipeline.gunshot`: the gunshot stage (readings in, detections out; no I/O).
+- :mod:`stadswacht.pipeline.gunshot`, :mod:`~stadswacht.pipeline.crowd`,
+  :mod:`~stadswacht.pipeline.hazard`: the detector stages (readings in, detections out; no I/O).
 - :mod:`stadswacht.pipeline.detectors`: the live worker that feeds the stages from the bus and
   stores and publishes their detections.
 
@@ -17,6 +18,7 @@ from typing import Any
 
 from stadswacht.bus import Bus, open_bus
 from stadswacht.config import Settings
+from stadswacht.detect.hazard.thresholds import Threshold, read_thresholds
 from stadswacht.ingest.registry import DeviceRegistry
 from stadswacht.ingest.service import Ingestor
 from stadswacht.store import Store, open_store
@@ -37,6 +39,7 @@ class Platform:
     ingestor: Ingestor
     _mqtt: Any = field(default=None, repr=False)
     detectors: Any = field(default=None, repr=False)
+    thresholds: list[Threshold] = field(default_factory=list)
 
     @classmethod
     def from_settings(
@@ -57,7 +60,13 @@ class Platform:
             raise
         registry = DeviceRegistry(store)
         ingestor = Ingestor(store, bus, settings, registry)
-        return cls(settings, store, bus, registry, ingestor)
+        thresholds = read_thresholds(settings.thresholds_file) if settings.thresholds_file else []
+        return cls(settings, store, bus, registry, ingestor, thresholds=thresholds)
+
+    def add_thresholds(self, thresholds: list[Threshold]) -> None:
+        """Put thresholds in force (a scenario's); one with the same id is replaced."""
+        new = {t.id for t in thresholds}
+        self.thresholds[:] = [t for t in self.thresholds if t.id not in new] + list(thresholds)
 
     def start_mqtt(self) -> None:
         """Subscribe to the broker named by ``settings.mqtt_url``, if any."""
@@ -75,9 +84,11 @@ class Platform:
             return
         from stadswacht.pipeline.detectors import DetectorWorker
 
-        self.detectors = DetectorWorker(self.store, self.bus, self.registry)
+        self.detectors = DetectorWorker(
+            self.store, self.bus, self.registry, thresholds=lambda: list(self.thresholds)
+        )
         await self.detectors.start()
-        log.info("detectors running: gunshot")
+        log.info("detectors running: gunshot, crowd, hazard (%d thresholds)", len(self.thresholds))
 
     async def close(self) -> None:
         """Stop transports and detectors, then the bus, then the store."""

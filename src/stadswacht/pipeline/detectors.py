@@ -1,5 +1,5 @@
 """The live detector worker: readings from the bus through the detector stages (gunshot,
-crowd), detections to
+crowd, hazard), detections to
 the store and back onto the bus (``stadswacht.detections.<area>.<kind>``), where the live
 stream and, later, fusion pick them up.
 
@@ -15,14 +15,16 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from stadswacht.bus import Bus
 from stadswacht.bus.base import READINGS_PREFIX, Subscription, detection_subject
+from stadswacht.detect.hazard.thresholds import Threshold
 from stadswacht.ingest.registry import DeviceRegistry
 from stadswacht.model import Detection, DeviceKind
 from stadswacht.pipeline.crowd import CrowdStage
 from stadswacht.pipeline.gunshot import GunshotStage
+from stadswacht.pipeline.hazard import HazardStage, LevelForecaster
 from stadswacht.pipeline.offline import Stage
 from stadswacht.store import Store
 
@@ -51,7 +53,14 @@ class DetectorWorker:
     """
 
     def __init__(
-        self, store: Store, bus: Bus, registry: DeviceRegistry, *, tick_s: float = 0.2
+        self,
+        store: Store,
+        bus: Bus,
+        registry: DeviceRegistry,
+        *,
+        thresholds: Callable[[], list[Threshold]] = list,
+        forecaster: LevelForecaster | None = None,
+        tick_s: float = 0.2,
     ) -> None:
         self.store = store
         self.bus = bus
@@ -61,7 +70,13 @@ class DetectorWorker:
             acoustic_devices=lambda: [d for d in registry.list() if d.kind is DeviceKind.ACOUSTIC],
         )
         self.crowd = CrowdStage(device=registry.get, areas=store.list_areas)
-        self._stages: list[Stage] = [self.gunshot, self.crowd]
+        self.hazard = HazardStage(
+            device=registry.get,
+            areas=store.list_areas,
+            thresholds=thresholds,
+            forecaster=forecaster,
+        )
+        self._stages: list[Stage] = [self.gunshot, self.crowd, self.hazard]
         # Per stage: newest event time seen, and the wall-clock time it was seen.
         self._marks = [(float("-inf"), 0.0) for _ in self._stages]
         self._tasks: list[asyncio.Task[None]] = []
@@ -93,7 +108,7 @@ class DetectorWorker:
                 try:
                     reading = json.loads(msg.data)
                     now = time.time()
-                    found = self.gunshot.handle(reading, now) + self.crowd.handle(reading, now)
+                    found = [d for stage in self._stages for d in stage.handle(reading, now)]
                 except Exception:  # one bad message must not stop detection
                     log.exception("detector failed on %s", msg.msg_id)
                     found = []

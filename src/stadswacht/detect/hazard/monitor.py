@@ -64,6 +64,8 @@ class HazardWarning:
         probability: chance that the level is reached (1 when observed; from the forecast's
             interval otherwise).
         issued_s: when the episode began [s].
+        reached: per level name, when the episode first warned at that level or above [s]
+            (the lead time of a warning is the level's crossing minus this).
     """
 
     id: str
@@ -79,6 +81,7 @@ class HazardWarning:
     peak_s: float
     probability: float
     issued_s: float
+    reached: dict[str, float] = field(default_factory=dict)
 
     @property
     def level_name(self) -> str | None:
@@ -101,6 +104,7 @@ class HazardMonitor:
     _peak: float = field(default=-math.inf, init=False)
     _peak_s: float = field(default=0.0, init=False)
     _episode_peak: tuple[float, float] = field(default=(-math.inf, 0.0), init=False)
+    _reached: dict[str, float] = field(default_factory=dict, init=False)
 
     @property
     def level(self) -> int:
@@ -213,6 +217,9 @@ class HazardMonitor:
             self._issued_s = now_s
             self._version = 0
             self._episode_peak = (value, now_s)
+            self._reached = {}
+        for lv in t.levels[: target + 1]:
+            self._reached.setdefault(lv.name, now_s)
         self._version += 1
         self._level = target
         self._basis = basis
@@ -237,6 +244,7 @@ class HazardMonitor:
             peak_s=self._peak_s,
             probability=round(min(max(probability, 0.0), 1.0), 4),
             issued_s=self._issued_s,
+            reached=dict(self._reached),
         )
         if change == "allclear":
             self._episode = None
