@@ -680,6 +680,16 @@ def evaluate(
         if d["status"] != "scored":
             console.print(f"  {kind}: {d['status']}")
             continue
+        if kind == "crowd":
+            leads = ", ".join(
+                f"{s} {v / 60:.1f}" for s, v in d["lead_time_to_4_by_surge_s"].items()
+            )
+            console.print(
+                f"  crowd: {d['surges_warned']}/{d['surges']} surges warned; lead time to 4 p/m² "
+                f"\\[min]: {leads or '-'}; missed {len(d['missed_crossings'])}; "
+                f"{d['false_warnings_per_zone_per_day']} false warnings/zone/day"
+            )
+            continue
         err, delay = d["localisation_error_m"], d["decision_delay_s"]
         console.print(
             f"  {kind}: {d['detected']}/{d['events']} detected, precision {d['precision']}, "
@@ -845,12 +855,15 @@ def forecast_crowd_backtest(
 def _detect_replayed(platform: Platform, report: ReplayReport) -> dict[str, list[dict[str, Any]]]:
     """Run the detectors over what a replay stored, on the simulated clock: each stored reading
     reaches them at the simulated time it was sent (see :mod:`stadswacht.pipeline.offline`)."""
+    from stadswacht.forecast.level import TideSurgeForecaster
+    from stadswacht.livinglab.simulator import astronomical_tides
     from stadswacht.pipeline import gunshot as gunshot_stage
     from stadswacht.pipeline.crowd import CrowdStage
+    from stadswacht.pipeline.hazard import HazardStage
     from stadswacht.pipeline.offline import detect_recorded
     from stadswacht.store import ReadingQuery
 
-    kinds = (*gunshot_stage.KINDS, "people_count")
+    kinds = (*gunshot_stage.KINDS, "people_count", "water_level", "rain", "temperature")
     sim = report.simulation
     start_s = sim.start.timestamp()
     sent = {
@@ -876,7 +889,14 @@ def _detect_replayed(platform: Platform, report: ReplayReport) -> dict[str, list
         ],
     )
     crowd = CrowdStage(device=platform.registry.get, areas=platform.store.list_areas)
-    found = detect_recorded([gunshot, crowd], received)
+    thresholds = sim.scenario.thresholds()
+    hazard = HazardStage(
+        device=platform.registry.get,
+        areas=platform.store.list_areas,
+        thresholds=lambda: thresholds,
+        forecaster=TideSurgeForecaster(astronomical_tides(sim.scenario, sim.start)),
+    )
+    found = detect_recorded([gunshot, crowd, hazard], received)
     return {
         "gunshot": [
             {
@@ -901,6 +921,20 @@ def _detect_replayed(platform: Platform, report: ReplayReport) -> dict[str, list
             }
             for d in found
             if d.kind == "crowd"
+        ],
+        "hazard": [
+            {
+                "type": f"{d.details['hazard']}_warning",
+                "threshold": d.details["threshold"],
+                "device": d.sensors[0] if d.sensors else None,
+                "time": d.time,
+                "detected_at": d.detected_at,
+                "first_warned": d.details.get("first_warned", {}),
+                "levels": d.details.get("levels", {}),
+                "peak": d.details.get("peak"),
+            }
+            for d in found
+            if d.kind == "hazard"
         ],
     }
 

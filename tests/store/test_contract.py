@@ -17,7 +17,7 @@ import pytest
 
 from stadswacht.errors import AlreadyExists, NotFound, StorageError, UnknownDevice, UnknownUser
 from stadswacht.model import Detection, DeviceStatus, Ellipse, Position, Role, StoredReading
-from stadswacht.store import ReadingQuery, Store
+from stadswacht.store import ReadingQuery, Store, StoredAlert
 from stadswacht.store.base import DetectionQuery, ExistingReading
 from tests.store.factories import (
     KEY_B,
@@ -453,3 +453,22 @@ def test_list_detections_filters_by_kind_area_time_and_agency(store: Store) -> N
     since = _detection("x", time="2026-11-25T03:00:00.000000Z").time_us
     assert ids(since_us=since, until_us=since + 3600 * 1_000_000) == ["b"]
     assert ids(limit=2) == ["a", "b"]
+
+
+def _alert(identifier: str, sent_us: int, detection: str = "w-1", version: int = 1) -> StoredAlert:
+    xml = f"<alert><identifier>{identifier}</identifier></alert>".encode()
+    return StoredAlert(identifier, sent_us, detection, version, "Alert", "zone-a", xml)
+
+
+def test_cap_alerts_are_kept_once_and_listed_newest_first(store: Store) -> None:
+    assert store.put_alert(_alert("sw-w-1-1", 1_000))
+    assert not store.put_alert(_alert("sw-w-1-1", 9_999))  # redelivered: not issued twice
+    assert store.put_alert(_alert("sw-w-1-2", 2_000, version=2))
+    assert store.put_alert(_alert("sw-w-2-1", 3_000, detection="w-2"))
+    assert store.get_alert("sw-w-1-1").sent_us == 1_000
+    assert store.get_alert("sw-w-1-1").xml.startswith(b"<alert>")
+    assert [a.identifier for a in store.list_alerts()] == ["sw-w-2-1", "sw-w-1-2", "sw-w-1-1"]
+    assert [a.version for a in store.list_alerts(detection="w-1")] == [2, 1]
+    assert [a.identifier for a in store.list_alerts(since_us=1_500, limit=1)] == ["sw-w-2-1"]
+    with pytest.raises(NotFound):
+        store.get_alert("nope")

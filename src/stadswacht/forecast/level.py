@@ -58,7 +58,7 @@ class TideSurgeForecaster:
     tides: Mapping[str, Tide]
     surge_model: SurgeModel | None = None
     step_s: float = 600.0
-    surge_window_s: float = 1800.0
+    surge_window_s: float = 600.0
     band_cm: float = 8.0
     growth_cm_per_sqrt_h: float = 12.0
 

@@ -24,9 +24,11 @@ import json
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from stadswacht.detect.hazard.thresholds import Threshold
 from stadswacht.livinglab.runner import ReplayReport
 from stadswacht.livinglab.simulator import TruthEvent
 from stadswacht.model import parse_time
@@ -38,6 +40,7 @@ __all__ = [
     "score",
     "score_crowd",
     "score_detections",
+    "score_hazard",
     "write_scorecard",
 ]
 
@@ -82,6 +85,15 @@ def score(
         events = {t: by_type[t] for t in TRUTH_FOR[kind] if by_type[t]}
         if kind not in detections:
             card[kind] = {"status": "not built", "truth_events": events}
+        elif kind == "hazard":
+            card[kind] = score_hazard(
+                detections[kind],
+                truth,
+                _levels_sent(report),
+                report.simulation.scenario.thresholds(),
+                report.simulation.scenario.duration_s,
+            )
+            card[kind]["truth_events"] = events
         elif kind == "crowd":
             zones = [z.id for z in report.simulation.scenario.zones]
             card[kind] = score_crowd(
@@ -217,10 +229,12 @@ def score_crowd(
     ``crosses["4"]``), the lead time is that moment minus the first warning raised in the zone
     from the surge's start on (negative: the warning came late; none: missed). A warning is
     false when it is not raised during a surge of its zone (start to end + 30 min). Figures:
-    lead time [s] (median, p90 ...), surges warned, false warnings per zone per day.
+    lead time [s] (median, p90 ... and per surge id), surges warned, false warnings per zone
+    per day.
     """
     surges = [t for t in truth if t.type == "crowd_surge"]
     leads: list[float] = []
+    by_surge: dict[str, float] = {}
     missed: list[str] = []
     warned = 0
     for ev in surges:
@@ -240,6 +254,7 @@ def score_crowd(
             missed.append(ev.id)
             continue
         leads.append((parse_time(str(crossing)) - mine[0]).total_seconds())
+        by_surge[ev.id] = round(leads[-1], 3)
     false = 0
     for w in warnings:
         t = parse_time(str(w["time"]))
@@ -258,10 +273,102 @@ def score_crowd(
         "surges_crossing_4": len(leads) + len(missed),
         "warnings": len(warnings),
         "lead_time_to_4_s": _spread(leads),
+        "lead_time_to_4_by_surge_s": by_surge,
         "missed_crossings": missed,
         "false_warnings": false,
         "false_warnings_per_zone_per_day": round(false / max(len(zones), 1) / days, 3),
     }
+
+
+HAZARD_MARGIN_S = 3600.0
+"""A hazard warning raised up to this long after a water rise ends still belongs to it [s]."""
+
+
+def score_hazard(
+    warnings: Sequence[Mapping[str, Any]],
+    truth: Sequence[TruthEvent],
+    readings: Mapping[str, Sequence[tuple[datetime, float]]],
+    thresholds: Sequence[Threshold],
+    duration_s: float,
+) -> dict[str, Any]:
+    """Score hazard warnings against the injected water rises.
+
+    A warning is one episode (``{"threshold", "time", "first_warned": {level: time}}``). For
+    each water rise and each level of a water-level threshold that the gauge's readings
+    actually reach during the rise, the lead time is the first reading at or above the level
+    minus the moment the episode first warned at that level (negative: late; no episode:
+    missed). An episode is false when it begins outside every water rise (start to end + 1 h).
+    Figures: lead time per level [s] (median, p90, p95, n), per rise and level, missed
+    crossings, false warnings per day.
+    """
+    rises = [t for t in truth if t.type == "water_rise"]
+    leads: dict[str, list[float]] = {}
+    by_event: dict[str, dict[str, float | None]] = {}
+    missed: list[str] = []
+    for ev in rises:
+        start, end = parse_time(ev.start), parse_time(ev.end)
+        for th in thresholds:
+            if th.reading_kind != "water_level" or th.kind != "level":
+                continue
+            series = [(t, v) for t, v in readings.get(th.device, []) if start <= t <= end]
+            episodes = [
+                w
+                for w in warnings
+                if w.get("threshold") == th.id
+                and start <= parse_time(str(w["time"]))
+                and (parse_time(str(w["time"])) - end).total_seconds() <= HAZARD_MARGIN_S
+            ]
+            for level in th.levels:
+                crossing = next((t for t, v in series if v >= level.value), None)
+                if crossing is None:
+                    continue
+                key = f"{ev.id}:{th.id}:{level.name}"
+                warned = [
+                    parse_time(str(w["first_warned"][level.name]))
+                    for w in episodes
+                    if level.name in w.get("first_warned", {})
+                ]
+                if not warned:
+                    missed.append(key)
+                    by_event.setdefault(ev.id, {})[level.name] = None
+                    continue
+                lead = (crossing - min(warned)).total_seconds()
+                leads.setdefault(level.name, []).append(lead)
+                by_event.setdefault(ev.id, {})[level.name] = round(lead, 1)
+    false = 0
+    for w in warnings:
+        t = parse_time(str(w["time"]))
+        if not any(
+            parse_time(ev.start) <= t
+            and (t - parse_time(ev.end)).total_seconds() <= HAZARD_MARGIN_S
+            for ev in rises
+        ):
+            false += 1
+    days = max(duration_s, 1.0) / 86400
+    return {
+        "status": "scored",
+        "rises": len(rises),
+        "warnings": len(warnings),
+        "lead_time_s": {name: _spread(v) for name, v in leads.items()},
+        "lead_time_by_rise_s": by_event,
+        "missed_crossings": missed,
+        "false_warnings": false,
+        "false_warnings_per_day": round(false / days, 3),
+    }
+
+
+def _levels_sent(report: ReplayReport) -> dict[str, list[tuple[datetime, float]]]:
+    """Each water gauge's genuine readings ``(time, level)`` as sent, in time order."""
+    out: dict[str, list[tuple[datetime, float]]] = {}
+    for e in report.simulation.genuine():
+        r = e.reading
+        if r["kind"] == "water_level":
+            out.setdefault(r["device"], []).append(
+                (parse_time(str(r["time"])), float(r["values"]["level_cm_nap"]))
+            )
+    for series in out.values():
+        series.sort()
+    return out
 
 
 def _spread(values: Sequence[float]) -> dict[str, float] | None:

@@ -5,10 +5,10 @@ Only ``ingest`` writes readings, through :meth:`Store.commit`; detectors never t
 
 from __future__ import annotations
 
-from stadswacht.store.base import ExistingReading, ReadingQuery, Store
+from stadswacht.store.base import ExistingReading, ReadingQuery, Store, StoredAlert
 from stadswacht.store.sqlite import SQLiteStore
 
-__all__ = ["ExistingReading", "ReadingQuery", "SQLiteStore", "Store", "open_store"]
+__all__ = ["ExistingReading", "ReadingQuery", "SQLiteStore", "Store", "StoredAlert", "open_store"]
 
 
 def open_store(database_url: str) -> Store:

@@ -140,6 +140,21 @@ def detection_where(query: DetectionQuery, mark: str, *, arrays: bool = False) -
     return where
 
 
+@dataclass(frozen=True)
+class StoredAlert:
+    """A CAP alert as issued: its identifier, when it was sent [µs since the Unix epoch], the
+    detection (warning) and version it was made from, the message type, and the XML exactly as
+    it left."""
+
+    identifier: str
+    sent_us: int
+    detection: str
+    version: int
+    msg_type: str
+    area: str | None
+    xml: bytes
+
+
 class Store(ABC):
     """Durable storage of devices, users, areas, agencies, readings and dead letters."""
 
@@ -246,3 +261,20 @@ class Store(ABC):
     @abstractmethod
     def list_detections(self, query: DetectionQuery) -> list[Detection]:
         """Detections matching ``query``, in ``time`` order, at most ``query.limit``."""
+
+    # --- CAP alerts ---------------------------------------------------------------------------
+    @abstractmethod
+    def put_alert(self, alert: StoredAlert) -> bool:
+        """Store an issued CAP alert; ``False`` (and nothing changed) when an alert with this
+        identifier exists already (a redelivered warning is not issued twice)."""
+
+    @abstractmethod
+    def get_alert(self, identifier: str) -> StoredAlert:
+        """The alert with this identifier; raises :class:`~stadswacht.errors.NotFound`."""
+
+    @abstractmethod
+    def list_alerts(
+        self, *, detection: str | None = None, since_us: int | None = None, limit: int = 100
+    ) -> list[StoredAlert]:
+        """Alerts, newest ``sent`` first: all, or those of one detection (its whole chain), or
+        those sent after ``since_us`` [µs since the Unix epoch]."""

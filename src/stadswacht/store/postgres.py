@@ -45,6 +45,7 @@ from stadswacht.store.base import (
     ExistingReading,
     ReadingQuery,
     Store,
+    StoredAlert,
     Where,
     detection_where,
     reading_where,
@@ -84,7 +85,19 @@ CREATE TABLE IF NOT EXISTS detections (
     id text PRIMARY KEY, kind text NOT NULL, agency text NOT NULL, area text,
     time_us bigint NOT NULL, version integer NOT NULL, doc json NOT NULL);
 CREATE INDEX IF NOT EXISTS detections_time ON detections (time_us);
+CREATE TABLE IF NOT EXISTS cap_alerts (
+    identifier text PRIMARY KEY, sent_us bigint NOT NULL, detection text NOT NULL,
+    version integer NOT NULL, msg_type text NOT NULL, area text, xml bytea NOT NULL);
+CREATE INDEX IF NOT EXISTS cap_alerts_sent ON cap_alerts (sent_us);
+CREATE INDEX IF NOT EXISTS cap_alerts_detection ON cap_alerts (detection, version);
 """
+
+_ALERT_COLUMNS = "identifier, sent_us, detection, version, msg_type, area, xml"
+
+
+def _alert_from_row(row: Any) -> StoredAlert:
+    return StoredAlert(row[0], int(row[1]), row[2], int(row[3]), row[4], row[5], bytes(row[6]))
+
 
 SPATIAL_SCHEMA = """
 ALTER TABLE devices ADD COLUMN IF NOT EXISTS position geography(Point, 4326);
@@ -519,3 +532,43 @@ class PostgresStore(Store):
             [*where.params, query.limit],
         )
         return [Detection.model_validate_json(r[0]) for r in rows]
+
+    # --- CAP alerts ---------------------------------------------------------------------------
+    def put_alert(self, alert: StoredAlert) -> bool:
+        a = alert
+        with self._connection(f"store CAP alert {a.identifier!r}") as conn:
+            cur = conn.execute(
+                "INSERT INTO cap_alerts (identifier, sent_us, detection, version, msg_type, "
+                "area, xml) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (identifier) DO NOTHING",
+                (a.identifier, a.sent_us, a.detection, a.version, a.msg_type, a.area, a.xml),
+            )
+            return cur.rowcount == 1
+
+    def get_alert(self, identifier: str) -> StoredAlert:
+        rows = self._read(
+            "read a CAP alert",
+            f"SELECT {_ALERT_COLUMNS} FROM cap_alerts WHERE identifier = %s",  # noqa: S608
+            (identifier,),
+        )
+        if not rows:
+            raise NotFound(f"no CAP alert {identifier!r}")
+        return _alert_from_row(rows[0])
+
+    def list_alerts(
+        self, *, detection: str | None = None, since_us: int | None = None, limit: int = 100
+    ) -> list[StoredAlert]:
+        sql = f"SELECT {_ALERT_COLUMNS} FROM cap_alerts WHERE true"  # noqa: S608
+        params: list[Any] = []
+        if detection is not None:
+            sql += " AND detection = %s"
+            params.append(detection)
+        if since_us is not None:
+            sql += " AND sent_us > %s"
+            params.append(since_us)
+        rows = self._read(
+            "list CAP alerts",
+            sql + " ORDER BY sent_us DESC, version DESC LIMIT %s",
+            [*params, limit],
+        )
+        return [_alert_from_row(r) for r in rows]

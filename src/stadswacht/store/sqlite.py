@@ -22,6 +22,7 @@ from stadswacht.store.base import (
     ExistingReading,
     ReadingQuery,
     Store,
+    StoredAlert,
     Where,
     detection_where,
     reading_where,
@@ -54,7 +55,19 @@ CREATE TABLE IF NOT EXISTS detections (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, agency TEXT NOT NULL, area TEXT,
     time_us INTEGER NOT NULL, version INTEGER NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS detections_time ON detections (time_us);
+CREATE TABLE IF NOT EXISTS cap_alerts (
+    identifier TEXT PRIMARY KEY, sent_us INTEGER NOT NULL, detection TEXT NOT NULL,
+    version INTEGER NOT NULL, msg_type TEXT NOT NULL, area TEXT, xml BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS cap_alerts_sent ON cap_alerts (sent_us);
+CREATE INDEX IF NOT EXISTS cap_alerts_detection ON cap_alerts (detection, version);
 """
+
+_ALERT_COLUMNS = "identifier, sent_us, detection, version, msg_type, area, xml"
+
+
+def _alert_from_row(row: Any) -> StoredAlert:
+    return StoredAlert(row[0], int(row[1]), row[2], int(row[3]), row[4], row[5], bytes(row[6]))
+
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
@@ -442,3 +455,40 @@ class SQLiteStore(Store):
             [*where.params, query.limit],
         )
         return [Detection.model_validate_json(r[0]) for r in rows]
+
+    # --- CAP alerts ---------------------------------------------------------------------------
+    def put_alert(self, alert: StoredAlert) -> bool:
+        a = alert
+        try:
+            with self._write() as c:
+                cur = c.execute(
+                    "INSERT INTO cap_alerts (identifier, sent_us, detection, version, msg_type, "
+                    "area, xml) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (identifier) DO NOTHING",
+                    (a.identifier, a.sent_us, a.detection, a.version, a.msg_type, a.area, a.xml),
+                )
+                return cur.rowcount == 1
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot store CAP alert {a.identifier!r}: {exc}") from exc
+
+    def get_alert(self, identifier: str) -> StoredAlert:
+        rows = self._read(
+            f"SELECT {_ALERT_COLUMNS} FROM cap_alerts WHERE identifier = ?",  # noqa: S608
+            (identifier,),
+        )
+        if not rows:
+            raise NotFound(f"no CAP alert {identifier!r}")
+        return _alert_from_row(rows[0])
+
+    def list_alerts(
+        self, *, detection: str | None = None, since_us: int | None = None, limit: int = 100
+    ) -> list[StoredAlert]:
+        sql = f"SELECT {_ALERT_COLUMNS} FROM cap_alerts WHERE 1 = 1"  # noqa: S608
+        params: list[Any] = []
+        if detection is not None:
+            sql += " AND detection = ?"
+            params.append(detection)
+        if since_us is not None:
+            sql += " AND sent_us > ?"
+            params.append(since_us)
+        rows = self._read(sql + " ORDER BY sent_us DESC, version DESC LIMIT ?", [*params, limit])
+        return [_alert_from_row(r) for r in rows]
