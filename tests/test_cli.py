@@ -290,8 +290,14 @@ def test_evaluate_scores_ingest_gunshots_and_crowds_and_says_not_built(tmp_path:
     r = runner.invoke(app, ["evaluate", str(scenario), "--json", "--out", str(tmp_path)])
     assert r.exit_code == 0, r.output
     card = json.loads(r.output.strip().splitlines()[-1])
-    for kind in ("hazard", "infra", "websignal"):
+    for kind in ("infra", "websignal"):
         assert card[kind]["status"] == "not built"
+    # The storm surge is warned of before the gauge reaches each level; nothing else warns.
+    hazard = card["hazard"]
+    assert hazard["status"] == "scored" and hazard["rises"] == 1
+    assert hazard["missed_crossings"] == [] and hazard["false_warnings"] == 0
+    assert set(hazard["lead_time_by_rise_s"]["surge-1"]) == {"pre-warning", "yellow"}
+    assert all(lead >= 0 for lead in hazard["lead_time_by_rise_s"]["surge-1"].values())
     # No crowd surge in this night's scenario: the crowd detector must stay quiet.
     assert card["crowd"]["status"] == "scored"
     assert (card["crowd"]["surges"], card["crowd"]["warnings"]) == (0, 0)
@@ -333,7 +339,7 @@ def test_evaluate_the_event_warns_of_the_koekamp_crush_ahead_of_time(tmp_path: P
     assert r.exit_code == 0, r.output
     card = json.loads(r.output.strip().splitlines()[-1])
     crowd = card["crowd"]
-    assert crowd["surges_warned"] == crowd["surges"] == 2
+    assert crowd["surges_warned"] == crowd["surges"] == 4
     assert crowd["missed_crossings"] == [] and crowd["false_warnings"] == 0
     assert crowd["lead_time_to_4_s"]["median"] >= 600  # at least 10 min before 4 persons/m²
     assert card["gunshot"]["detected"] == card["gunshot"]["events"] == 1

@@ -680,6 +680,21 @@ def evaluate(
         if d["status"] != "scored":
             console.print(f"  {kind}: {d['status']}")
             continue
+        if kind == "hazard":
+            leads = "; ".join(
+                f"{rise}: "
+                + ", ".join(
+                    f"{level} {'missed' if v is None else f'{v / 60:.0f}'}"
+                    for level, v in by_level.items()
+                )
+                for rise, by_level in d["lead_time_by_rise_s"].items()
+            )
+            console.print(
+                f"  hazard: {d['warnings']} warnings for {d['rises']} water rises; lead time "
+                f"before each level was reached \\[min]: {leads or '-'}; "
+                f"{d['false_warnings_per_day']} false warnings/day"
+            )
+            continue
         if kind == "crowd":
             leads = ", ".join(
                 f"{s} {v / 60:.1f}" for s, v in d["lead_time_to_4_by_surge_s"].items()

@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     cap_sender_name: str = "Stadswacht"
     """The CAP ``senderName`` shown to the public."""
 
+    cap_status: Literal["Actual", "Exercise", "System", "Test", "Draft"] = "Actual"
+    """The CAP ``status`` of every alert; the living-lab demo issues ``Exercise``."""
+
+    cap_public: bool = False
+    """Serve ``/cap/feed.atom`` and ``/cap/alerts/*`` without sign-in (public warnings are
+    meant to be read by anyone; off by default, so publishing is a decision)."""
+
     cap_webhooks: list[str] = Field(default_factory=list)
     """URLs every CAP alert is POSTed to (``application/cap+xml``), retried with back-off."""
 

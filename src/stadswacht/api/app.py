@@ -21,6 +21,7 @@ from stadswacht import __version__
 from stadswacht.api.routes import (
     areas,
     auth,
+    cap,
     deadletters,
     detections,
     devices,
@@ -67,9 +68,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         finally:
             if owns:
                 await platform.close()
-            elif platform.detectors is not None:
-                worker, platform.detectors = platform.detectors, None
-                await worker.stop()
+            else:
+                await platform.stop_detectors()
 
     app = FastAPI(
         title="Stadswacht",
@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         areas,
         deadletters,
         stream,
+        cap,
         health,
     ):
         app.include_router(module.router)

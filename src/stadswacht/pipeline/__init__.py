@@ -40,6 +40,8 @@ class Platform:
     _mqtt: Any = field(default=None, repr=False)
     detectors: Any = field(default=None, repr=False)
     thresholds: list[Threshold] = field(default_factory=list)
+    level_forecaster: Any = field(default=None, repr=False)
+    alerts: Any = field(default=None, repr=False)
 
     @classmethod
     def from_settings(
@@ -82,21 +84,38 @@ class Platform:
         """Start the detector worker on this process's bus, if ``settings.detectors``."""
         if not self.settings.detectors or self.detectors is not None:
             return
+        from stadswacht.alerting.cap import Status
+        from stadswacht.alerting.service import AlertService
         from stadswacht.pipeline.detectors import DetectorWorker
 
         self.detectors = DetectorWorker(
-            self.store, self.bus, self.registry, thresholds=lambda: list(self.thresholds)
+            self.store,
+            self.bus,
+            self.registry,
+            thresholds=lambda: list(self.thresholds),
+            forecaster=self.level_forecaster,
         )
         await self.detectors.start()
         log.info("detectors running: gunshot, crowd, hazard (%d thresholds)", len(self.thresholds))
+        self.alerts = AlertService(
+            self.store, self.bus, self.settings, status=Status(self.settings.cap_status)
+        )
+        await self.alerts.start()
 
     async def close(self) -> None:
-        """Stop transports and detectors, then the bus, then the store."""
-        if self.detectors is not None:
-            worker, self.detectors = self.detectors, None
-            await worker.stop()
+        """Stop transports, detectors and alerts, then the bus, then the store."""
+        await self.stop_detectors()
         if self._mqtt is not None:
             self._mqtt.stop()
             self._mqtt = None
         await self.bus.close()
         self.store.close()
+
+    async def stop_detectors(self) -> None:
+        """Stop the detector worker and the alert service of this process, if running."""
+        if self.alerts is not None:
+            service, self.alerts = self.alerts, None
+            await service.stop()
+        if self.detectors is not None:
+            worker, self.detectors = self.detectors, None
+            await worker.stop()

@@ -154,7 +154,7 @@ class HazardStage:
         hazard = HAZARDS[th.hazard]
         lead = None if w.onset_s is None else max(w.onset_s - w.time_s, 0.0)
         summary = (
-            f"{hazard['en']} at {th.device}: "
+            f"{hazard['en']} at {th.name or th.device}: "
             + (f"{level.label('en')} ({w.basis})" if level else "all clear")
             + f", {th.value_key} {w.value:.1f}"
         )
@@ -191,6 +191,7 @@ class HazardStage:
                 "peak_time": format_epoch(w.peak_s),
                 "first_warned": {k: format_epoch(v) for k, v in w.reached.items()},
                 "area_name": area.name if area else None,
+                "station_name": th.name or th.device,
                 "radius_km": th.radius_km,
                 "summary_en": summary,
             },

@@ -10,8 +10,9 @@ the forecast within the lead time with the levels:
 - a lower level (or none) is reached only when the observed value has fallen ``hysteresis``
   below the current level *and* the forecast no longer reaches it, so a warning does not flap
   on noise and is not lifted between two forecast high waters;
-- at the same level, a changed outlook (the forecast peak moved by more than the hysteresis, or
-  observed now what was forecast) is an update, at most one per ``update_interval_s``.
+- at the same level, a changed outlook (the forecast peak moved by more than twice the
+  hysteresis, or observed now what was forecast) is an update, at most one per
+  ``update_interval_s``.
 
 Each change is a :class:`HazardWarning`: one id per episode (issue to all clear) and a rising
 version, as Delft-FEWS and CAP's Alert/Update/Cancel both expect.
@@ -203,7 +204,7 @@ class HazardMonitor:
             moved = (
                 basis == "forecast"
                 and self._basis == "forecast"
-                and abs(f_peak - self._peak) > max(t.hysteresis, 1e-9)
+                and abs(f_peak - self._peak) > max(2 * t.hysteresis, 1e-9)
             )
             if (basis != self._basis or moved) and (
                 now_s - self._last_change_s >= t.update_interval_s

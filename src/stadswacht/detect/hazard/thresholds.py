@@ -123,6 +123,9 @@ class Threshold(BaseModel):
 
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     device: DeviceId
+    name: str | None = Field(
+        default=None, max_length=120, description="Where, as the public knows it (alert text)"
+    )
     quantity: str = Field(pattern=r"^[a-z_]+\.[a-z_0-9]+$")
     hazard: Literal["flood", "rain", "heat", "wind"]
     kind: Literal["level", "rate", "maximum", "sum"] = "level"
@@ -135,7 +138,7 @@ class Threshold(BaseModel):
     forecast: bool = False
     lead_time_s: float = Field(default=6 * 3600.0, gt=0, le=5 * 86400)
     update_interval_s: float = Field(
-        default=900.0, ge=0, description="Least time between two updates at the same level [s]"
+        default=1800.0, ge=0, description="Least time between two updates at the same level [s]"
     )
 
     @field_validator("levels", mode="before")
