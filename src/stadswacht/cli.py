@@ -153,7 +153,11 @@ def demo(
     except ScenarioError as exc:
         raise _fail(exc) from exc
     logging.basicConfig(level=logging.WARNING)
-    platform = _platform()
+    # The scenario's warnings are an exercise (CAP status Exercise), readable without sign-in
+    # so a feed reader can be pointed at them; its gauges' tide is known, as a tide table.
+    platform = _platform(settings.model_copy(update={"cap_status": "Exercise", "cap_public": True}))
+    platform.add_thresholds(sc.thresholds())
+    platform.level_forecaster = _scenario_forecaster(sc)
     password_file = Path("var/demo-admin-password")
     try:
         password = secrets.token_urlsafe(12)
@@ -186,6 +190,15 @@ def demo(
     finally:
         stop.set()
         asyncio.run(platform.close())
+
+
+def _scenario_forecaster(sc: Scenario) -> Any:
+    """The water-level forecaster of a scenario's gauges: their astronomical tide (for the
+    start the replay will use now) plus the surge forecast."""
+    from stadswacht.forecast.level import TideSurgeForecaster
+    from stadswacht.livinglab.simulator import astronomical_tides
+
+    return TideSurgeForecaster(astronomical_tides(sc, sc.start_time(datetime.now(UTC))))
 
 
 def _stream_scenario(

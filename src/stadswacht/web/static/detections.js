@@ -56,8 +56,10 @@ export class Detections {
     const items = this.sorted();
     this.list.replaceChildren(...(items.length ? items.slice(0, 50).map((d) => {
       const crowd = d.kind === "crowd";
-      const what = crowd ? `${d.details?.zone_name ?? d.area} · ${crowdLine(d)}` : t("roundsN", { n: d.details?.rounds ?? 1 });
-      const extra = !crowd && d.uncertainty ? `±${d.uncertainty.semi_major_m.toFixed(1)} m` : "";
+      const what = crowd ? `${d.details?.zone_name ?? d.area} · ${crowdLine(d)}`
+        : d.kind === "hazard" ? `${d.details?.station_name ?? ""} · ${hazardLine(d)}`
+        : t("roundsN", { n: d.details?.rounds ?? 1 });
+      const extra = d.kind === "gunshot" && d.uncertainty ? `±${d.uncertainty.semi_major_m.toFixed(1)} m` : "";
       return el("li", { className: d.id === this.selected ? "sel" : "" },
         el("button", { type: "button", onclick: () => this.select(d.id, true), dataset: { kind: d.kind, id: d.id } },
           el("time", {}, formatClock(d.time)),
@@ -66,6 +68,24 @@ export class Detections {
           el("span", { className: "muted" }, extra)));
     }) : [el("li", { className: "none" }, t("noDetections"))]));
     this.map?.setDetections(items, this.device, this.selected);
+    this.renderWarnings(items);
+  }
+
+  // The hazard warnings in force (newest version not an all clear), worst first, in the
+  // colour of their level, with the link to the public CAP feed.
+  renderWarnings(items) {
+    const box = document.getElementById("warnings");
+    if (!box) return;
+    const rank = (d) => d.details?.level_index ?? -1;
+    const active = items.filter((d) => d.kind === "hazard" && d.details?.level)
+      .sort((a, b) => rank(b) - rank(a));
+    box.replaceChildren(...(active.length ? active.map((d) =>
+      el("li", { dataset: { level: d.details.level } },
+        el("button", { type: "button", onclick: () => this.select(d.id, true) },
+          el("b", { className: "wlevel" }, t(`wlevel_${d.details.level}`)),
+          el("span", {}, `${t(`hazard_${d.details.hazard}`)} · ${d.details.station_name ?? d.area ?? ""}`),
+          el("span", { className: "muted" }, formatClock(d.updated_at ?? d.detected_at)))))
+      : [el("li", { className: "none" }, t("noWarnings"))]));
   }
 
   select(id, fly) {
@@ -83,7 +103,7 @@ export class Detections {
       return;
     }
     const u = d.uncertainty;
-    const rows = d.kind === "crowd" ? crowdRows(d) : [
+    const rows = d.kind === "crowd" ? crowdRows(d) : d.kind === "hazard" ? hazardRows(d) : [
       ["detKind", t(`kind_${d.kind}`)],
       ["detTime", formatDateTime(d.time)],
       ["detRaised", formatDateTime(d.detected_at)],
@@ -106,6 +126,35 @@ function crowdLine(d) {
   const x = d.details ?? {};
   const density = x.basis === "forecast" && x.forecast_density != null ? x.forecast_density : x.density;
   return t("crowdLine", { level: t(`level_${x.level}`), d: Number(density ?? 0).toFixed(2), basis: t(`basis_${x.basis}`) });
+}
+
+function hazardValue(x, v) {
+  const unit = { water_level: "cm NAP", rain: "mm", temperature: "°C", wind: "m/s" }[x.quantity?.split(".")[0]] ?? "";
+  return v == null ? "—" : `${Number(v).toFixed(0)} ${unit}`;
+}
+
+function hazardLine(d) {
+  const x = d.details ?? {};
+  return t("hazardLine", {
+    hazard: t(`hazard_${x.hazard}`), level: t(`wlevel_${x.level ?? "none"}`),
+    value: hazardValue(x, x.value), basis: t(`basis_${x.basis}`),
+  });
+}
+
+function hazardRows(d) {
+  const x = d.details ?? {};
+  const rows = [
+    ["detKind", `${t(`hazard_${x.hazard}`)} · ${t(`wlevel_${x.level ?? "none"}`)}`],
+    ["detStation", `${x.station_name ?? ""} (${(d.sensors ?? []).join(", ")})`],
+    ["detTime", formatDateTime(d.time)],
+    ["detChange", `${t(`change_${x.change}`)} · ${formatDateTime(d.updated_at ?? d.detected_at)}`],
+    ["detValue", `${hazardValue(x, x.value)} (${t(`basis_${x.basis}`)})`],
+  ];
+  if (x.onset) rows.push(["detOnset", formatDateTime(x.onset)]);
+  if (x.peak != null) rows.push(["detPeak", `${hazardValue(x, x.peak)} · ${formatClock(x.peak_time)}`]);
+  rows.push(["detLevels", Object.entries(x.levels ?? {}).map(([k, v]) => `${t(`wlevel_${k}`)} ${v}`).join(", ")]);
+  rows.push(["detProbability", `${Math.round(d.probability * 100)} %`]);
+  return rows;
 }
 
 function crowdRows(d) {
