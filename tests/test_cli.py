@@ -376,3 +376,39 @@ def test_forecast_crowd_backtest_prints_the_three_figures(tmp_path: Path) -> Non
     bad.write_text("Date,Hour,SensorID,PedestrianCount\n01-Jan-2013,25,1,10\n")
     r = runner.invoke(app, [*args[:2], str(bad), *args[3:]])
     assert r.exit_code == 1 and "bad.csv" in r.output
+
+
+def test_warn_replay_writes_every_cap_alert_of_a_real_storm_and_its_feed(tmp_path: Path) -> None:
+    """January 1976 at Hoek van Holland (the storm of 3 January, 294 cm NAP): every alert the
+    monitors would have issued, each valid CAP, and an Atom feed linking to all of them."""
+    from capparselib.parsers import CAPParser  # type: ignore[import-untyped]
+    from lxml import etree
+
+    from stadswacht.alerting.validate import schema
+
+    dia = Path(__file__).resolve().parent / "fixtures" / "hydro" / "HOEKVHLD_197601_slice.dia"
+    out = tmp_path / "cap"
+    r = runner.invoke(
+        app, ["warn", "replay", str(dia), "--station", "HOEKVHLD", "--out", str(out), "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.output.strip().splitlines()[-1])
+    alerts = sorted(out.glob("*.xml"))
+    assert summary["alerts"] == len(alerts) >= 2 and summary["warnings"] >= 1
+    levels = set()
+    for path in alerts:
+        doc = etree.parse(str(path))
+        schema().assertValid(doc)
+        (parsed,) = CAPParser(path.read_text()).as_dict()
+        assert str(parsed["cap_status"]) == "Exercise"  # a replay is never a live warning
+        levels |= {str(i["cap_severity"]) for i in parsed["cap_info"]}
+    assert "Severe" in levels  # 294 cm passed orange (280)
+    feed = etree.parse(str(out / "feed.atom")).getroot()
+    links = {
+        e.get("href").rsplit("/", 1)[1] for e in feed.iter("{*}link") if e.get("rel") == "alternate"
+    }
+    assert links == {p.name for p in alerts}
+    r = runner.invoke(
+        app, ["warn", "replay", str(dia), "--station", "AMSTERDAM", "--out", str(out)]
+    )
+    assert r.exit_code == 1 and "no levels known for 'AMSTERDAM'" in r.output

@@ -55,6 +55,8 @@ acoustic_app = typer.Typer(
 app.add_typer(acoustic_app, name="acoustic")
 forecast_app = typer.Typer(help="Batch forecasts and their backtests.", no_args_is_help=True)
 app.add_typer(forecast_app, name="forecast")
+warn_app = typer.Typer(help="Hazard warnings and their CAP alerts.", no_args_is_help=True)
+app.add_typer(warn_app, name="warn")
 
 console = Console()
 err = Console(stderr=True)
@@ -726,6 +728,89 @@ def evaluate(
             + (f", decision p95 {delay['p95']} s after the last arrival" if delay else "")
         )
     console.print(f"  score card: {', '.join(str(p) for p in paths)}")
+
+
+@warn_app.command("replay")
+def warn_replay(
+    series: Annotated[Path, typer.Argument(help="RWS .dia, NOOS, Delft-FEWS PI-XML or KNMI file")],
+    station: Annotated[
+        str, typer.Option(help="Station code (HOEKVHLD, VLISSGN) or CODE:PARAMETER")
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for the CAP alerts and feed.atom")],
+    thresholds: Annotated[
+        Path | None,
+        typer.Option(help="Thresholds YAML; default Rijkswaterstaat's levels for the station"),
+    ] = None,
+    lat: Annotated[float | None, typer.Option(help="Station latitude, if not a known code")] = None,
+    lon: Annotated[float | None, typer.Option(help="Station longitude")] = None,
+    status: Annotated[str, typer.Option(help="CAP status of the alerts")] = "Exercise",
+    base_url: Annotated[
+        str, typer.Option(help="Where DIR will be served (links in the feed)")
+    ] = "http://localhost:8000/cap/alerts",
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary")] = False,
+) -> None:
+    """Run the warning monitors over a recorded series with the station's levels and write
+    every CAP alert they would have issued (one .xml each) and the Atom feed into OUT."""
+    from stadswacht.alerting.cap import Status
+    from stadswacht.alerting.replay import STATIONS, read_series, replay_warnings, write_alerts
+    from stadswacht.detect.hazard.thresholds import (
+        RWS_LEVELS_CM_NAP,
+        read_thresholds,
+        threshold_from_dict,
+    )
+    from stadswacht.errors import CapError, ConfigurationError, SeriesError
+
+    code = station.partition(":")[0]
+    try:
+        data = read_series(series, station)
+        if thresholds is not None:
+            chosen = read_thresholds(thresholds)
+        elif code in RWS_LEVELS_CM_NAP:
+            chosen = [
+                threshold_from_dict(
+                    {"id": f"{code.lower()}-level", "device": code, "name": code,
+                     "preset": f"rws:{code}", "update_interval_s": 0}
+                )
+            ]  # fmt: skip
+        else:
+            raise ConfigurationError(
+                f"no levels known for {code!r}: give --thresholds (known: "
+                f"{', '.join(RWS_LEVELS_CM_NAP)})"
+            )
+        if lat is not None and lon is not None:
+            where = Position(lat=lat, lon=lon)
+        elif code in STATIONS:
+            where = Position(lat=STATIONS[code][0], lon=STATIONS[code][1])
+        else:
+            raise ConfigurationError(f"position of {code!r} unknown: give --lat and --lon")
+        result = replay_warnings(
+            data,
+            chosen,
+            position=where,
+            sender=_settings().cap_sender,
+            sender_name=_settings().cap_sender_name,
+            status=Status(status),
+        )
+        files = write_alerts(
+            result.alerts, out, base_url=base_url, title=f"Stadswacht replay: {code}"
+        )
+    except (SeriesError, ConfigurationError, CapError, ValueError) as exc:
+        raise _fail(exc) from exc
+    summary = {
+        "series": str(series),
+        "values": len(data),
+        "warnings": result.warnings,
+        "alerts": len(result.alerts),
+        "out": str(out),
+        "files": len(files),
+    }
+    if as_json:
+        print(json.dumps(summary))
+        return
+    console.print(
+        f"{summary['values']} values: {result.warnings} warnings, {len(result.alerts)} CAP "
+        f"alerts written to {out} (and feed.atom)"
+    )
 
 
 @acoustic_app.command("classify")
