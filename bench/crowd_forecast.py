@@ -4,6 +4,8 @@ Run from the repository root::
 
     .venv/bin/python bench/crowd_forecast.py                  # about 40 s on 2 idle cores
     .venv/bin/python bench/crowd_forecast.py --no-missing     # skips the second (1 h) fit
+    .venv/bin/python bench/crowd_forecast.py --no-zones       # skips the zone fit (measured
+                                                              # 176 s in all with it, busy box)
     .venv/bin/python bench/crowd_forecast.py --data PATH      # a CSV or zip, Melbourne format
     .venv/bin/python bench/crowd_forecast.py --train-until 2013-01-01 --test-until 2014-01-01
                                                               # the validation year
@@ -31,6 +33,10 @@ hours ahead for every sensor, and scored where the count and the count a week ea
   sensors taken as silent at every origin (their recent features blanked, the city-wide
   features computed without them), scored on those sensors: they still get forecasts, from
   their weekly profile and the other sensors. ``missing30_forecast_share``: share forecast.
+- ``zone_mae_ratio_1h``, ``zone_mae_ratio_3h``, ``zone_coverage_80`` (``--no-zones`` skips):
+  the same backtest on zones instead of sensors, a zone's count being the sum of the sensors
+  in :data:`ZONES` (neighbouring counters of one place; missing when one of them is), with
+  the forecaster fitted afresh on the zone series. The per-sensor figures are unchanged.
 """
 
 from __future__ import annotations
@@ -60,6 +66,29 @@ DEFAULT_DATA = (
     Path(os.environ.get("STADSWACHT_DATA", Path(__file__).resolve().parents[1] / "../shared/data"))
     / "crowd/melbourne/pedestriancounts_melbourne_2012-2015_hourly.zip"
 )
+
+
+ZONES: dict[str, tuple[str, ...]] = {
+    "bourke-st-mall": ("1", "2"),  # Bourke Street Mall (North), (South)
+    "flinders-st-station": ("5", "6", "38"),  # Princes Bridge, Underpass, Flinders-Swanston
+    "collins-place": ("17", "18"),  # Collins Place (South), (North)
+    "chinatown": ("19", "20"),  # Chinatown-Swanston St (North), Chinatown-Lt Bourke St (South)
+    "spencer-collins": ("23", "24"),  # Spencer St-Collins St (South), (North)
+    "qv-market": ("26", "27"),  # QV Market-Elizabeth St (West), QV Market-Peel St
+    "lygon-st": ("31", "37"),  # Lygon St (West), (East)
+}
+"""Zones of the zone backtest: Melbourne sensor ids whose counts are summed (neighbouring
+counters of one place, grouped by their names in the counts file)."""
+
+
+def zone_table(table: CountTable) -> CountTable:
+    """The counts of :data:`ZONES`: each zone the sum of its sensors, NaN if one is missing."""
+    cols = {s: i for i, s in enumerate(table.sensors)}
+    zones = [z for z, members in ZONES.items() if all(m in cols for m in members)]
+    counts = np.column_stack(
+        [table.counts[:, [cols[m] for m in ZONES[z]]].sum(axis=1) for z in zones]
+    )
+    return CountTable(table.times, tuple(zones), counts, {**table.metadata, "zones": ZONES})
 
 
 def missing_sensors_ratio(
@@ -111,6 +140,7 @@ def main() -> int:
     parser.add_argument(
         "--no-missing", action="store_true", help="skip the 30 %% missing-sensors run"
     )
+    parser.add_argument("--no-zones", action="store_true", help="skip the zone backtest")
     args = parser.parse_args()
     if not args.data.is_file():
         print(
@@ -133,6 +163,15 @@ def main() -> int:
     result = backtest(table, args.train_until, test_until=args.test_until)
     if not args.no_missing:
         result.update(missing_sensors_ratio(table, args.train_until, args.test_until))
+    if not args.no_zones:
+        zones = backtest(zone_table(table), args.train_until, test_until=args.test_until)
+        result.update(
+            zone_mae_ratio_1h=zones["mae_ratio_1h"],
+            zone_mae_ratio_3h=zones["mae_ratio_3h"],
+            zone_coverage_80=zones["coverage_80"],
+            zone_n_zones=zones["n_sensors"],
+            zone_n_test=zones["n_test"],
+        )
     result["runtime_s"] = round(time.perf_counter() - t0, 1)
     result["data"] = "real: City of Melbourne pedestrian counts"
     print(
@@ -159,6 +198,13 @@ def main() -> int:
         print(
             f"30% of sensors blanked over the test year: ratio at 1 h on them "
             f"{result['missing30_ratio_1h']}, coverage {result['missing30_coverage_1h']}",
+            file=sys.stderr,
+        )
+    if "zone_mae_ratio_1h" in result:
+        print(
+            f"{result['zone_n_zones']} zones (sums of neighbouring sensors): mae_ratio_1h "
+            f"{result['zone_mae_ratio_1h']}, mae_ratio_3h {result['zone_mae_ratio_3h']}, "
+            f"coverage_80 {result['zone_coverage_80']}",
             file=sys.stderr,
         )
     print(f"runtime {result['runtime_s']} s", file=sys.stderr)

@@ -1,5 +1,10 @@
 """Zones: the crowd state of every zone now (occupancy, density, level of service, flows,
-warning) and its density forecast with an 80 % band.
+warning) and its density forecast from 5 min to 3 h ahead with an 80 % band.
+
+The forecast says what it rests on (``forecast_basis``): ``"trend+normal"`` (the zone's recent
+trend, relaxing to its normal for that weekday and time: points to 3 h), ``"trend"`` (no history
+yet: points only as far as the trend reaches, 30 min), ``"normal"`` (no recent trend: the normal
+band alone) or ``"none"``. See :mod:`stadswacht.detect.crowd.zone_forecast`.
 
 Zone states are aggregates of counts (never of persons), so every signed-in user may read
 them; which agency sees which zone will follow the sharing agreements. Counts of fewer people
@@ -24,8 +29,8 @@ router = APIRouter(tags=["zones"])
 
 @router.get("/v1/zones")
 async def zone_states(user: CurrentUser, platform: PlatformDep) -> list[dict[str, Any]]:
-    """Every crowd zone's state, with its forecast (``time``, ``density``, ``low``, ``high``
-    [persons/m²]) for the next 30 minutes."""
+    """Every crowd zone's state, with its forecast (``time``, ``horizon_min``, ``density``,
+    ``low``, ``high`` [persons/m²], 80 % band) up to 3 hours ahead, and ``forecast_basis``."""
     worker = platform.detectors
     if worker is None:
         raise HTTPException(
@@ -41,9 +46,17 @@ async def zone_states(user: CurrentUser, platform: PlatformDep) -> list[dict[str
         doc["name"] = area.name if area else zone
         doc["agency"] = area.agency if area else None
         doc["updated"] = None if state.updated_s is None else format_epoch(state.updated_s)
+        outlook = stage.outlook(zone, now)
+        doc["forecast_basis"] = outlook.basis
         doc["forecast"] = [
-            {"time": format_epoch(t), "density": v, "low": lo, "high": hi}
-            for t, v, lo, hi in stage.forecast(zone, now)
+            {
+                "time": format_epoch(t),
+                "horizon_min": round((t - now) / 60),
+                "density": round(v, 3),
+                "low": round(lo, 3),
+                "high": round(hi, 3),
+            }
+            for t, v, lo, hi in outlook.points
         ]
         out.append(doc)
     return out

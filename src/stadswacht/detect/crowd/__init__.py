@@ -16,6 +16,7 @@ clock, never does I/O and never writes to the store. Only counts reach it, never
 - :mod:`.measurement`: classic density and simulated line counts from trajectories (the
   benchmark's core).
 - :mod:`.trend`: a zone's short-term density forecast from its own recent history.
+- :mod:`.zone_forecast`: a zone's forecast to 3 h: the trend, relaxing to the normal band.
 - :mod:`.event`: event mode: an event's zones, gates and opening times, capacity check.
 - :mod:`.egress`: egress time through a network of zones at Green Guide flow rates.
 """
@@ -75,6 +76,7 @@ from stadswacht.detect.crowd.trajectories import (
     TrajectoryError,
     read_juelich_trajectories,
 )
+from stadswacht.detect.crowd.zone_forecast import ZoneForecast, ZoneOutlook
 
 __all__ = [
     "EGRESS_LIMIT_S",
@@ -103,7 +105,9 @@ __all__ = [
     "Trajectories",
     "TrajectoryError",
     "ZoneCapacity",
+    "ZoneForecast",
     "ZoneOccupancy",
+    "ZoneOutlook",
     "ZoneState",
     "ZoneThresholds",
     "check_capacity",

@@ -247,11 +247,65 @@ function renderZone() {
   box.querySelector("h2 span").textContent = st.name;
   box.querySelector("dl").replaceChildren(...rows.flatMap(([k, v]) => [
     el("dt", {}, t(k)), el("dd", { dataset: { field: k } }, v)]));
-  box.querySelector(".forecast").replaceChildren(...(st.forecast.length ? st.forecast.map((p) =>
-    el("li", {}, el("time", {}, formatClock(p.time)),
+  // The list names a few horizons; the chart draws every point with its band.
+  const listed = st.forecast.filter((p) => FORECAST_LISTED_MIN.includes(p.horizon_min));
+  box.querySelector(".forecast").replaceChildren(...(listed.length ? listed.map((p) =>
+    el("li", {}, el("time", {}, `${formatClock(p.time)} (+${formatHorizon(p.horizon_min)})`),
       el("span", { className: "val" }, `${p.density.toFixed(2)} p/m² [${p.low.toFixed(2)}–${p.high.toFixed(2)}]`)))
     : [el("li", { className: "muted" }, t("noForecast"))]));
+  let chart = box.querySelector(".forecast-chart");
+  if (!chart) {
+    chart = el("div", { className: "forecast-chart" });
+    box.querySelector(".forecast").before(chart);
+  }
+  chart.replaceChildren(...forecastChart(st));
   box.hidden = false;
+}
+
+const FORECAST_LISTED_MIN = [15, 30, 60, 120, 180];
+const SVG = "http://www.w3.org/2000/svg";
+
+function formatHorizon(min) {
+  return min % 60 === 0 ? `${min / 60} h` : `${min} min`;
+}
+
+function svg(tag, attrs = {}, text = null) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text !== null) node.textContent = text;
+  return node;
+}
+
+// The zone's forecast to 3 h as a line in its 80 % band, with the warning (2 p/m²) and
+// critical (4 p/m²) densities, and a note on what it rests on (trend, normal band).
+function forecastChart(st) {
+  const note = el("p", { className: "muted forecast-basis", dataset: { basis: st.forecast_basis } },
+    t(`forecastBasis_${st.forecast_basis}`));
+  if (!st.forecast.length) return [note];
+  const W = 260, H = 90, L = 26, B = 14, maxMin = 180;
+  const top = Math.max(4.5, ...st.forecast.map((p) => p.high));
+  const x = (min) => L + ((W - L - 4) * min) / maxMin;
+  const y = (d) => H - B - ((H - B - 4) * d) / top;
+  const pts = [{ horizon_min: 0, density: st.density ?? st.forecast[0].density,
+    low: st.density ?? st.forecast[0].low, high: st.density ?? st.forecast[0].high }, ...st.forecast];
+  const band = [...pts.map((p) => `${x(p.horizon_min)},${y(p.high)}`),
+    ...pts.slice().reverse().map((p) => `${x(p.horizon_min)},${y(p.low)}`)].join(" ");
+  const line = pts.map((p) => `${x(p.horizon_min)},${y(p.density)}`).join(" ");
+  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: "100%", role: "img",
+    "aria-label": t("zoneForecast") });
+  root.append(
+    svg("polygon", { class: "band", points: band, fill: "#3b82f6", "fill-opacity": "0.25" }),
+    svg("polyline", { class: "line", points: line, fill: "none", stroke: "#1d4ed8", "stroke-width": "1.5" }));
+  for (const [d, colour] of [[2, "#d97706"], [4, "#dc2626"]]) {
+    root.append(svg("line", { x1: L, x2: W - 4, y1: y(d), y2: y(d), stroke: colour, "stroke-dasharray": "3 3" }),
+      svg("text", { x: 2, y: y(d) + 3, "font-size": "9", fill: colour }, `${d}`));
+  }
+  for (const min of [0, 60, 120, 180]) {
+    const anchor = min === 0 ? "start" : min === maxMin ? "end" : "middle";
+    root.append(svg("text", { x: x(min), y: H - 2, "font-size": "9", fill: "currentColor", "text-anchor": anchor },
+      min === 0 ? t("forecastNow") : `+${min / 60} h`));
+  }
+  return [root, note];
 }
 
 // --- redraw, at most every CONFIG.renderEveryMs: every reading is applied, few are drawn ----
