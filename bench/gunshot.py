@@ -4,14 +4,19 @@ arrivals, the whole detector in a living-lab-like scene, solve time, and the imp
 Run from the repository root::
 
     .venv/bin/python bench/gunshot.py                 # 1,000 shots per part, ~1.5 minutes
+                                                      # + the classifier, ~15-25 minutes
     .venv/bin/python bench/gunshot.py --shots 200     # a smoke run
     .venv/bin/python bench/gunshot.py --audio DIR     # default ../shared/data/audio
 
 Progress and a readable summary go to stderr; stdout gets ONE line of JSON at the end. Every
-localisation figure is SIMULATED (listed under ``"simulated"`` in the JSON); only the two
-classifier figures come from recorded audio (held-out clips, via
-:func:`stadswacht.detect.acoustic.evaluation.heldout_scores`), and they are ``null`` (with the
-reason on stderr) when that module or the audio directory is missing.
+localisation figure is SIMULATED (listed under ``"simulated"`` in the JSON); only the
+classifier figures come from recorded audio (held-out clips, leave one recording source out):
+``classifier_auc`` and ``classifier_recall_at_1pct_fpr`` for the shipped classifier, the
+log-mel CNN ensemble of :mod:`stadswacht.detect.acoustic.cnn`, trained per fold in torch (the
+``bench`` extra) and scored by the shipped numpy code; ``rf_auc`` and ``rf_recall_at_1pct_fpr``
+for the random forest, as a baseline, from
+:func:`stadswacht.detect.acoustic.evaluation.heldout_scores`. They are ``null`` (with the
+reason on stderr) when torch, that module or the audio directory is missing.
 
 What is measured
 ----------------
@@ -295,23 +300,150 @@ def realistic(incidents: int, seed: int, *, inside: bool = True) -> dict[str, fl
     }
 
 
-def classifier(audio_dir: Path) -> dict[str, float | None]:
-    nothing: dict[str, float | None] = {
-        "classifier_auc": None,
-        "classifier_recall_at_1pct_fpr": None,
+CNN_SEEDS = (0, 1, 2)
+"""Networks per fold, as in the shipped ensemble (``research/gunshot-cnn/export.py``)."""
+
+
+def _cnn_fold(job: tuple[int, list[int], tuple[int, ...]]) -> dict[str, Any]:
+    """Train one fold's ensemble in torch (a worker process) and return its npz arrays."""
+    k, train_idx, seeds = job
+    export = importlib.import_module("export")
+    return dict(export.arrays(export.train(train_idx, [1000 * s + k for s in seeds]), {}))
+
+
+def _folds(clips: list[Any]) -> list[list[int]]:
+    """Indices of the clips held out in each fold: one recording source at a time (the groups
+    of ``heldout_scores``), then the evaluation-only clips (scored by models trained on every
+    trainable clip, so the last fold's models are the shipped recipe on all the data)."""
+    trainable = [i for i, c in enumerate(clips) if c.label is not None]
+    held = [
+        [i for i in trainable if clips[i].group == g]
+        for g in sorted({clips[i].group for i in trainable})
+    ]
+    return [*held, [i for i, c in enumerate(clips) if c.label is None]]
+
+
+def cnn_heldout(
+    clips: list[Any], folds: list[list[int]], audio_dir: Path
+) -> tuple[np.ndarray, Any]:
+    """Held-out P(gunshot) of the CNN ensemble for every clip, and the last fold's ensemble.
+
+    Per fold the ensemble is trained in torch on the other sources with
+    ``research/gunshot-cnn`` (the shipped "fixed" configuration, one network per seed of
+    :data:`CNN_SEEDS`), exported with batch norm folded, and the held-out clips are scored by
+    the shipped numpy code on their snippets (:meth:`CnnEnsemble.p_gunshot`), as a sensor
+    scores an impulse. Two worker processes.
+    """
+    import multiprocessing
+    import os
+
+    from stadswacht.detect.acoustic.cnn import CnnEnsemble
+
+    os.environ["GUNSHOT_CNN_AUDIO"] = str(audio_dir)
+    sys.path.insert(0, str(REPO / "research" / "gunshot-cnn"))
+    cnn = importlib.import_module("cnn")  # loads the clips once; forked workers share them
+    importlib.import_module("export")
+    assert [c.name for c in cnn.clips] == [c.name for c in clips]
+    trainable = [i for i, c in enumerate(clips) if c.label is not None]
+    jobs = [(k, [i for i in trainable if i not in set(h)], CNN_SEEDS) for k, h in enumerate(folds)]
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        fold_arrays = pool.map(_cnn_fold, jobs, chunksize=1)
+    out = np.full(len(clips), np.nan)
+    models = [CnnEnsemble.from_arrays(a) for a in fold_arrays]
+    for k, h in enumerate(folds):
+        for i in h:
+            out[i] = models[k].p_gunshot(clips[i].snippet, clips[i].sample_rate)
+    return out, models[-1]
+
+
+def forest_heldout(clips: list[Any], folds: list[list[int]]) -> tuple[np.ndarray, Any]:
+    """Held-out class probabilities of the forest, shape (n_clips, 4), and the last fold's
+    forest: the recipe of ``heldout_scores`` (same training set, synthetic fireworks, seed)."""
+    from stadswacht.detect.acoustic.classifier import Classifier
+    from stadswacht.detect.acoustic.evaluation import TRAIN_SEED, training_set
+    from stadswacht.detect.acoustic.features import features
+
+    cached = {id(c): features(c.snippet, c.sample_rate) for c in clips}
+    out = np.full((len(clips), 4), np.nan)
+    model = None
+    for h in folds:
+        rest = [c for i, c in enumerate(clips) if c.label is not None and i not in set(h)]
+        x, y = training_set(rest, seed=TRAIN_SEED, clip_features=lambda c: cached[id(c)])
+        model = Classifier.fit(x, y, seed=TRAIN_SEED)
+        if h:
+            out[h] = model.predict(np.array([cached[id(clips[i])] for i in h]))
+    return out, model
+
+
+def classifier(audio_dir: Path) -> dict[str, Any]:
+    """Held-out figures of the shipped classifier and its two parts on the real clips.
+
+    ``classifier_*``: the shipped P(gunshot), the CNN combined with the forest by
+    :func:`stadswacht.detect.acoustic.classifier.combine`; ``cnn_*``: the CNN ensemble alone;
+    ``rf_*``: the random forest alone (the classifier shipped before, the baseline row). The
+    ``*_fireworks_sim_auc`` figures are SIMULATED: real held-out gunshots against the
+    synthetic fireworks of ``heldout_scores``' fireworks row (never trained on), scored by
+    the models trained on every trainable clip.
+    """
+    keys = ("classifier", "cnn", "rf")
+    nothing: dict[str, Any] = {
+        f"{m}_{f}": None for m in keys for f in ("auc", "recall_at_1pct_fpr", "fireworks_sim_auc")
     }
     if not audio_dir.is_dir():
         log(f"classifier figures null: no audio directory at {audio_dir}")
         return nothing
     try:
-        module = importlib.import_module("stadswacht.detect.acoustic.evaluation")
+        ev = importlib.import_module("stadswacht.detect.acoustic.evaluation")
+        from stadswacht.detect.acoustic.audio import WORKING_RATE, resample
+        from stadswacht.detect.acoustic.classifier import CLASSES, combine
+        from stadswacht.detect.acoustic.dataset import load_clips
+        from stadswacht.detect.acoustic.features import features
     except ImportError as exc:
-        log(f"classifier figures null: stadswacht.detect.acoustic.evaluation missing ({exc})")
+        log(f"classifier figures null: stadswacht.detect.acoustic missing ({exc})")
         return nothing
-    scores = module.heldout_scores(audio_dir)
-    return {
-        "classifier_auc": scores.get("auc"),
-        "classifier_recall_at_1pct_fpr": scores.get("recall_at_1pct_fpr"),
+    clips = load_clips(audio_dir)
+    folds = _folds(clips)
+    is_gun = np.array([c.label == "gunshot" for c in clips])
+    noises = [
+        resample(c.whole, c.sample_rate, WORKING_RATE).astype(np.float64)
+        for c in clips
+        if c.folder == "belize_background"
+    ]
+    fireworks = ev.synthetic_fireworks(ev.EVAL_FIREWORKS_SEED, ev.N_SYNTHETIC, noises)
+    gun = CLASSES.index("gunshot")
+
+    def figures(name: str, s: np.ndarray, s_fw: np.ndarray) -> dict[str, Any]:
+        return {
+            f"{name}_auc": ev.auc(s[is_gun], s[~is_gun]),
+            f"{name}_recall_at_1pct_fpr": ev.recall_at_fpr(s[is_gun], s[~is_gun])[0],
+            f"{name}_fireworks_sim_auc": ev.auc(s[is_gun], s_fw),
+        }
+
+    t0 = time.perf_counter()
+    log("  random forest per fold ...")
+    rf, rf_all = forest_heldout(clips, folds)
+    rf_fw = rf_all.predict(np.array([features(f, WORKING_RATE) for f in fireworks]))
+    out = nothing | figures("rf", rf[:, gun], rf_fw[:, gun])
+    out["rf_seconds"] = round(time.perf_counter() - t0, 1)
+    try:
+        importlib.import_module("torch")
+    except ImportError:
+        log(
+            "classifier and cnn figures null: the shipped CNN is trained per fold with torch, "
+            "which is not installed (pip install -e '.[bench]'); rf_* are the forest's figures"
+        )
+        return out
+    t0 = time.perf_counter()
+    log(f"  CNN per fold, {len(CNN_SEEDS)} networks each, {len(folds)} folds ...")
+    c, c_all = cnn_heldout(clips, folds, audio_dir)
+    c_fw = np.array([c_all.p_gunshot(f, WORKING_RATE) for f in fireworks])
+    shipped = combine(rf, c)[:, gun]
+    shipped_fw = combine(rf_fw, c_fw)[:, gun]
+    return out | {
+        **figures("classifier", shipped, shipped_fw),
+        **figures("cnn", c, c_fw),
+        "classifier_model": f"log-mel CNN ensemble ({len(CNN_SEEDS)} per fold) x random forest",
+        "classifier_seconds": round(time.perf_counter() - t0, 1),
     }
 
 
@@ -337,7 +469,11 @@ def main() -> None:
     out["realistic_outside_hull_found"] = outside["realistic_found"]
     log("classifier on held-out audio ...")
     out |= classifier(args.audio)
-    out["simulated"] = [k for k in out if not k.startswith("classifier_")]
+    out["simulated"] = [
+        k
+        for k in out
+        if not k.startswith(("classifier_", "cnn_", "rf_")) or k.endswith("_fireworks_sim_auc")
+    ]
     out["shots"] = args.shots
     out["seconds"] = round(time.perf_counter() - started, 1)
     for key, value in out.items():
@@ -351,8 +487,11 @@ def main() -> None:
         "(<= 5); decision latency p95 {decision_latency_p95_s} s (<= 2)".format(**out)
     )
     log(
-        "RECORDED AUDIO: classifier AUC {classifier_auc}, recall at 1% FPR "
-        "{classifier_recall_at_1pct_fpr}".format(**out)
+        "RECORDED AUDIO: shipped classifier AUC {classifier_auc}, recall at 1% FPR "
+        "{classifier_recall_at_1pct_fpr}; CNN alone {cnn_auc}, {cnn_recall_at_1pct_fpr}; "
+        "random forest alone (baseline) {rf_auc}, {rf_recall_at_1pct_fpr}. SIMULATED fireworks "
+        "AUC: shipped {classifier_fireworks_sim_auc}, CNN {cnn_fireworks_sim_auc}, forest "
+        "{rf_fireworks_sim_auc}".format(**out)
     )
     print(json.dumps(out))
 

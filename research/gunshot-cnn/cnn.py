@@ -9,7 +9,9 @@ from stadswacht.detect.acoustic.audio import band_limit
 from stadswacht.detect.acoustic import evaluation as ev
 
 torch.set_num_threads(1)
-SEED = int(sys.argv[1]); VARIANT = sys.argv[2] if len(sys.argv) > 2 else "base"
+# imported (export.py, bench/gunshot.py): the shipped "fixed" configuration, seed set per fit
+_MAIN = __name__ == "__main__"
+SEED = int(sys.argv[1]) if _MAIN else 0; VARIANT = (sys.argv[2] if len(sys.argv) > 2 else "base") if _MAIN else "fixed"
 OPT = dict(mix_p=0.5, snr=(0.0, 30.0), perband=True, maxep=40, patience=8, width=(16, 32, 64, 64))
 if "nomix" in VARIANT: OPT["mix_p"] = 0.0
 if "scalar" in VARIANT: OPT["perband"] = False
@@ -47,7 +49,8 @@ class Net(nn.Module):
         return self.out(self.drop(h)).squeeze(1)
 
 # --- data: every clip band-limited at 8 kHz, peak index as loudest_window finds it
-clips = load_clips(Path(__file__).resolve().parents[3] / "shared" / "data" / "audio")
+import os  # bench/gunshot.py points GUNSHOT_CNN_AUDIO at its --audio directory
+clips = load_clips(os.environ.get("GUNSHOT_CNN_AUDIO") or Path(__file__).resolve().parents[3] / "shared" / "data" / "audio")
 W, PK = [], []
 for c in clips:
     y = band_limit(c.whole, c.sample_rate).astype(np.float32)

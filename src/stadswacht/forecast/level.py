@@ -80,7 +80,7 @@ class TideSurgeForecaster:
         if t.size == 0 or now_s - t[-1] > self.surge_window_s:
             return []  # no recent observation: no honest surge estimate
         surges = v - tide(t)
-        steps = int(math.floor(lead_s / self.step_s))
+        steps = math.floor(lead_s / self.step_s)
         if steps < 1:
             return []
         leads = self.step_s * np.arange(1, steps + 1, dtype=np.float64)
