@@ -23,6 +23,7 @@ from stadswacht.model.reading import (
     StoredReading,
     Temperature,
     WaterLevel,
+    Wind,
     format_time,
     parse_time,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "Temperature",
     "User",
     "WaterLevel",
+    "Wind",
     "format_time",
     "parse_time",
 ]

@@ -45,6 +45,7 @@ __all__ = [
     "StoredReading",
     "Temperature",
     "WaterLevel",
+    "Wind",
     "epoch_seconds",
     "format_epoch",
     "format_time",
@@ -53,7 +54,14 @@ __all__ = [
 ]
 
 ReadingKind = Literal[
-    "acoustic_impulse", "people_count", "water_level", "rain", "temperature", "power", "heartbeat"
+    "acoustic_impulse",
+    "people_count",
+    "water_level",
+    "rain",
+    "temperature",
+    "wind",
+    "power",
+    "heartbeat",
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -227,6 +235,17 @@ class Temperature(_Values):
     temperature_c: _Finite = Field(ge=-60, le=70, description="Air temperature [°C]")
 
 
+class Wind(_Values):
+    """Wind at a weather station: mean speed and strongest gust over the interval [m/s], and
+    the direction it comes from [degrees clockwise from north]."""
+
+    mean_ms: _Finite = Field(ge=0, le=120, description="Mean wind speed [m/s]")
+    gust_ms: _Finite | None = Field(default=None, ge=0, le=150, description="Strongest gust [m/s]")
+    direction_deg: _Finite | None = Field(
+        default=None, ge=0, le=360, description="Direction the wind comes from [degrees]"
+    )
+
+
 class Power(_Values):
     """Mains power at the device or a monitored feeder: on or off."""
 
@@ -248,6 +267,7 @@ READING_KINDS: dict[str, type[_Values]] = {
     "water_level": WaterLevel,
     "rain": Rain,
     "temperature": Temperature,
+    "wind": Wind,
     "power": Power,
     "heartbeat": Heartbeat,
 }

@@ -11,7 +11,7 @@ export function el(tag, props = {}, ...children) {
 }
 
 // Value names end in their unit (temperature_c, level_cm_nap): show the unit as a symbol.
-const UNITS = [["_cm_nap", " cm NAP"], ["_pct", " %"], ["_mm", " mm"], ["_c", " °C"],
+const UNITS = [["_cm_nap", " cm NAP"], ["_pct", " %"], ["_mm", " mm"], ["_ms", " m/s"], ["_deg", "°"], ["_c", " °C"],
   ["_v", " V"], ["_s", " s"], ["_db", " dB"], ["_m", " m"]];
 
 export function formatValues(values) {
