@@ -20,14 +20,24 @@ class Role(StrEnum):
 
     - ``admin``: everything, for every agency (platform operator).
     - ``integrator``: registers and manages the devices of their agency, reads dead letters.
-    - ``operator``: watches readings and the live stream of their agency.
-    - ``analyst``: reads readings of their agency.
+    - ``operator``: watches readings, detections and incidents of their agency live, and acts
+      on incidents (acknowledge, dispatch, procedure steps).
+    - ``analyst``: reads readings, detections, incidents and forecasts of their agency.
+    - ``supervisor``: an operator who may also resolve, reopen, take escalations and make an
+      emergency release of an incident to another agency.
+    - ``information_manager``: manages the agency's sharing agreements and exports.
+    - ``auditor``: reads the audit log and its proofs; no operational data.
+
+    What crosses agencies is decided by the sharing agreements (:mod:`stadswacht.sharing`).
     """
 
     ADMIN = "admin"
     INTEGRATOR = "integrator"
     OPERATOR = "operator"
     ANALYST = "analyst"
+    SUPERVISOR = "supervisor"
+    INFORMATION_MANAGER = "information_manager"
+    AUDITOR = "auditor"
 
 
 class User(BaseModel):
