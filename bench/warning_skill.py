@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python bench/warning_skill.py                   # test 1986-1994, about 2 min
+    .venv/bin/python bench/warning_skill.py                   # test 1986-1994, about 3 min
     .venv/bin/python bench/warning_skill.py --validate        # fit 1976-1982, test 1983-1985
     .venv/bin/python bench/warning_skill.py --data DIR --plot /tmp/skill.png
     .venv/bin/python bench/warning_skill.py --write-model \
@@ -15,15 +15,24 @@ Rijkswaterstaat hourly water levels [cm NAP] 1976-1994, read with
 
 What is measured. Per station: the harmonic tide and the ridge surge model
 (:mod:`stadswacht.forecast.water`) are fitted on 1976-1985 (UTC years); every hour of
-1986-1994 is then forecast 1-24 h ahead from the observations up to that hour. Scoring
+1986-1994 is then forecast 1-24 h ahead from the observations up to that hour. At Hoek van
+Holland the model also reads Vlissingen's surge (lags 0-6 h, the upstream gauge: the surge
+travels north along the coast) and warns when the 70 % quantile of its forecast reaches the
+threshold (``upstream+q0.7``); the own-gauge model it falls back to without Vlissingen is the
+``own`` row. Vlissingen, the most upstream gauge here, has its own-gauge model only. Scoring
 (:mod:`stadswacht.detect.hazard.skill`): each hour of the test period is one pair "forecast for
 hour t, issued at t - L, reaches the threshold" / "observed level at t reaches the warning
 level" (yellow: 220 cm at Hoek van Holland, 330 cm at Vlissingen). Rows:
 
 - ``raw``: the baseline warning at the level itself (threshold = level);
-- ``baseline`` and ``model``: thresholds per lead chosen on the TRAINING period so that the
-  frequency bias there is 1 (:func:`~stadswacht.detect.hazard.skill.threshold_for_unit_bias`),
-  applied unchanged to the test period.
+- ``baseline``, ``own`` and ``model``: thresholds per lead chosen on the TRAINING period so
+  that the frequency bias there is 1
+  (:func:`~stadswacht.detect.hazard.skill.threshold_for_unit_bias`), applied unchanged to the
+  test period.
+
+Model choice (issue #6) was made on ``--validate`` only (fit 1976-1982, score 1983-1985):
+17 variants (:data:`VARIANTS_COMPARED`), scored by the mean CSI at 6 and 12 h over the levels
+180, 200 and 220 cm, because 1983-1985 has only 10 hours (5 events) at or above 220 cm.
 
 90 % intervals: block bootstrap over 3-day blocks (1000 resamples). Mean lead time of warned
 events: over events (runs of hours at or above the level), the longest lead at which the
@@ -31,7 +40,8 @@ forecast for the event's first hour warned. Vlissingen is the untuned second che
 code with its own fit and its own training thresholds.
 
 The last line is JSON: ``csi_1h`` ... ``csi_24h``, ``bias_6h``, ``bias_12h`` (model at Hoek
-van Holland), ``baseline_csi_*``, ``baseline_raw_csi_*``, ``vlissingen_csi_*`` and ``seconds``.
+van Holland), ``baseline_csi_*``, ``baseline_raw_csi_*``, ``own_gauge_csi_*`` (the fallback
+model), ``vlissingen_csi_*``, ``model``, ``variants_compared`` and ``seconds``.
 """
 
 from __future__ import annotations
@@ -56,6 +66,7 @@ from stadswacht.detect.hazard.skill import (
     threshold_for_unit_bias,
     warning_skill,
 )
+from stadswacht.forecast.surge import HISTORY_H
 from stadswacht.forecast.water import (
     Hindcast,
     WaterLevelModel,
@@ -75,6 +86,14 @@ STATIONS = {
     "hoekvanholland": ("HOEKVHLD_obs19.txt", 51.978, 220.0),
     "vlissingen": ("VLISSGN_obs19.txt", 51.442, 330.0),
 }
+UPSTREAM = {"hoekvanholland": "vlissingen"}  # the surge travels north along the coast
+MODEL_NAME = "upstream+q0.7"
+VARIANTS_COMPARED = 17
+"""Variants scored on the validation split for issue #6: upstream lags 0-3, 0-6, 0-6 plus
+trend, time since high water, upstream-minus-own and upstream x tide, 0-3/6/12 plus 13 h mean,
+0-12, ridge penalty 10, high-water quantile 2/3, trend and time since high water without
+upstream, the current model; the warning rule on a constant quantile 0.6 and 0.7 and on the
+heteroscedastic quantile 0.5, 0.6, 0.7 and 0.8."""
 LEADS = tuple(range(1, 25))
 REPORT_LEADS = (1, 6, 12, 24)
 
@@ -96,9 +115,13 @@ def _load(path: Path) -> TimeSeries:
     return data
 
 
+def _warn(h: Hindcast) -> np.ndarray:
+    return h.level if h.warn is None else h.warn
+
+
 def _thresholds(h: Hindcast, level: float) -> tuple[float, ...]:
     return tuple(
-        threshold_for_unit_bias(h.level[:, k], h.observed[:, k], level)
+        threshold_for_unit_bias(_warn(h)[:, k], h.observed[:, k], level)
         for k in range(len(h.leads_h))
     )
 
@@ -113,14 +136,14 @@ def _skills(
         valid = h.issue_times + 3600.0 * lead
         out.append(
             warning_skill(
-                valid, h.level[:, k], h.observed[:, k], level, thr, lead_h=lead, n_boot=n_boot
+                valid, _warn(h)[:, k], h.observed[:, k], level, thr, lead_h=lead, n_boot=n_boot
             )
         )
     return out
 
 
 def _lead_time(h: Hindcast, series: TimeSeries, level: float, thr: tuple[float, ...]) -> str:
-    warned = np.nan_to_num(h.level, nan=-np.inf) >= np.asarray(thr)[None, :]
+    warned = np.nan_to_num(_warn(h), nan=-np.inf) >= np.asarray(thr)[None, :]
     leads = event_lead_times(np.nan_to_num(series.values, nan=-np.inf) >= level, warned, h.leads_h)
     mean, (lo, hi) = mean_lead_time(leads)
     warned_n = int(np.isfinite(leads).sum())
@@ -156,33 +179,60 @@ def run_station(
     series = _load(data / file)
     fit_part = series.between(_utc(train[0]), _utc(train[1]))
     test_part = series.between(_utc(test[0]), _utc(test[1]))
+    up_name = UPSTREAM.get(name)
+    up_series = None
+    if up_name is not None and (data / STATIONS[up_name][0]).is_file():
+        up_series = _load(data / STATIONS[up_name][0])
     t0 = time.perf_counter()
-    model = fit_water_level(fit_part, lat, LEADS)
+    model = fit_water_level(
+        fit_part,
+        lat,
+        LEADS,
+        upstream=None if up_series is None else up_series.between(_utc(train[0]), _utc(train[1])),
+        upstream_latitude=None if up_name is None else STATIONS[up_name][1],
+    )
     _log(
         f"{name}: fitted tide ({len(model.tide.names)} constituents) and surge"
         f" in {time.perf_counter() - t0:.0f} s"
+        + ("" if up_series is None else f", upstream {up_series.station}")
     )
-    train_model = hindcast(model, fit_part)
+    train_own = hindcast(model, fit_part)
     train_pers = persistence_hindcast(model.tide, fit_part, LEADS)
-    thr_model, thr_pers = _thresholds(train_model, level), _thresholds(train_pers, level)
-    model = replace(model, levels={"yellow": level}, thresholds={"yellow": thr_model})
+    thr_own, thr_pers = _thresholds(train_own, level), _thresholds(train_pers, level)
+    model = replace(model, levels={"yellow": level}, thresholds={"yellow": thr_own})
+    thr_model = thr_own
+    if model.upstream is not None:
+        train_up = hindcast(model, fit_part, upstream=up_series)
+        used = train_up.with_upstream
+        if used is not None and not bool(np.all(used[HISTORY_H - 1 :])):
+            _log(f"{name}: some training hours lack the upstream gauge (own model there)")
+        thr_model = _thresholds(train_up, level)
+        model = replace(model, upstream=replace(model.upstream, thresholds={"yellow": thr_model}))
     # The test hindcast starts a day early so that its first hours have a surge history.
     test_hist = series.between(_utc(test[0]) - 86400.0 * 2, _utc(test[1]))
     keep = test_hist.times >= _utc(test[0])
-    h_model, h_pers = hindcast(model, test_hist), persistence_hindcast(model.tide, test_hist, LEADS)
-    h_model = _cut(h_model, keep)
-    h_pers = _cut(h_pers, keep)
+    h_own = _cut(hindcast(model, test_hist), keep)
+    h_pers = _cut(persistence_hindcast(model.tide, test_hist, LEADS), keep)
+    h_model = (
+        h_own
+        if model.upstream is None
+        else _cut(hindcast(model, test_hist, upstream=up_series), keep)
+    )
     rows = {
         "raw": _skills(h_pers, level, None, n_boot),
         "baseline": _skills(h_pers, level, thr_pers, n_boot),
         "model": _skills(h_model, level, thr_model, n_boot),
     }
+    if model.upstream is not None:
+        rows["own"] = _skills(h_own, level, thr_own, n_boot)
     _print_table(
         f"{name}, yellow {level:.0f} cm, fit {train[0]}-{train[1] - 1}, "
         f"test {test[0]}-{test[1] - 1}",
         rows,
     )
     print("  lead time, model:    " + _lead_time(h_model, test_part, level, thr_model))
+    if model.upstream is not None:
+        print("  lead time, own:      " + _lead_time(h_own, test_part, level, thr_own))
     print("  lead time, baseline: " + _lead_time(h_pers, test_part, level, thr_pers))
     rmse = np.sqrt(np.nanmean((h_model.level - h_model.observed) ** 2, axis=0))
     rmse_p = np.sqrt(np.nanmean((h_pers.level - h_pers.observed) ** 2, axis=0))
@@ -200,7 +250,14 @@ def run_station(
 
 def _cut(h: Hindcast, keep: np.ndarray) -> Hindcast:
     return Hindcast(
-        h.issue_times[keep], h.leads_h, h.level[keep], h.low[keep], h.high[keep], h.observed[keep]
+        h.issue_times[keep],
+        h.leads_h,
+        h.level[keep],
+        h.low[keep],
+        h.high[keep],
+        h.observed[keep],
+        None if h.warn is None else h.warn[keep],
+        None if h.with_upstream is None else h.with_upstream[keep],
     )
 
 
@@ -220,7 +277,7 @@ def main() -> None:
         raise SystemExit(f"no {STATIONS['hoekvanholland'][0]} in {args.data}; give --data DIR")
     train, test = ((1976, 1983), (1983, 1986)) if args.validate else ((1976, 1986), (1986, 1995))
     start = time.perf_counter()
-    result: dict[str, float] = {}
+    result: dict[str, float | str | int] = {}
     hvh, rows = run_station("hoekvanholland", args.data, train, test, args.n_boot)
     for i, lead in enumerate(REPORT_LEADS):
         result[f"csi_{lead}h"] = round(rows["model"][i].score("csi"), 3)
@@ -231,8 +288,18 @@ def main() -> None:
         for i, lead in enumerate(REPORT_LEADS):
             key = "baseline" if row == "baseline" else "baseline_raw"
             result[f"{key}_csi_{lead}h"] = round(rows[row][i].score("csi"), 3)
+    if "own" in rows:
+        for i, lead in enumerate(REPORT_LEADS):
+            result[f"own_gauge_csi_{lead}h"] = round(rows["own"][i].score("csi"), 3)
+    result["model"] = MODEL_NAME if hvh.upstream is not None else "own"
+    result["variants_compared"] = VARIANTS_COMPARED
+    lines = {"tide + ridge surge (own gauge)": rows["own"]} if "own" in rows else {}
     plot_skill(
-        {"tide + ridge surge": rows["model"], "tide + persisted surge": rows["baseline"]},
+        {
+            f"tide + surge ({result['model']})": rows["model"],
+            **lines,
+            "tide + persisted surge": rows["baseline"],
+        },
         args.plot,
         f"Hoek van Holland, yellow 220 cm, test {test[0]}-{test[1] - 1}",
     )
@@ -248,6 +315,7 @@ def main() -> None:
         args.write_model.write_text(replace(hvh, attrs=attrs).to_json() + "\n", encoding="utf-8")
         _log(f"model: {args.write_model}")
     if (args.data / STATIONS["vlissingen"][0]).is_file():
+        # Vlissingen is the most upstream gauge here: its own-gauge model, untuned.
         _, vrows = run_station("vlissingen", args.data, train, test, args.n_boot)
         for i, lead in enumerate(REPORT_LEADS):
             result[f"vlissingen_csi_{lead}h"] = round(vrows["model"][i].score("csi"), 3)

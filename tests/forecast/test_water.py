@@ -172,7 +172,7 @@ def test_shipped_model_round_trips_through_json() -> None:
         assert np.allclose(a, b, atol=1e-6)
     assert again.levels == {"yellow": 220.0}
     assert len(again.thresholds["yellow"]) == len(again.surge.leads_h)
-    assert len(model.to_json()) < 40_000
+    assert len(model.to_json()) < 60_000  # own-gauge and upstream models, two tides
 
 
 @pytest.mark.skipif(
