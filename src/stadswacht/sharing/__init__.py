@@ -11,6 +11,26 @@ agency's data is written to the tamper-evident audit log (:mod:`~stadswacht.shar
 
 from __future__ import annotations
 
-from stadswacht.sharing.model import Action, Classification, ObjectKind
+from stadswacht.sharing.agreements import (
+    Agreement,
+    EmergencyRelease,
+    agreement_from_dict,
+    read_agreements,
+)
+from stadswacht.sharing.model import Action, Classification, ObjectKind, Subject
+from stadswacht.sharing.policy import Decision, ObjectRef, PolicyDecisionPoint, redact
 
-__all__ = ["Action", "Classification", "ObjectKind"]
+__all__ = [
+    "Action",
+    "Agreement",
+    "Classification",
+    "Decision",
+    "EmergencyRelease",
+    "ObjectKind",
+    "ObjectRef",
+    "PolicyDecisionPoint",
+    "Subject",
+    "agreement_from_dict",
+    "read_agreements",
+    "redact",
+]

@@ -9,8 +9,11 @@ True
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Protocol
 
-__all__ = ["Action", "Classification", "ObjectKind"]
+from stadswacht.model.user import Role
+
+__all__ = ["Action", "Classification", "ObjectKind", "Subject"]
 
 
 class Classification(StrEnum):
@@ -42,7 +45,10 @@ class Classification(StrEnum):
 
 
 class ObjectKind(StrEnum):
-    """Kinds of object the sharing agreements speak about."""
+    """Kinds of object the sharing agreements speak about.
+
+    Every kind but :attr:`AUDIT_LOG` is operational data.
+    """
 
     DEVICE = "device"
     READING = "reading"
@@ -51,6 +57,8 @@ class ObjectKind(StrEnum):
     FORECAST = "forecast"
     ALERT = "alert"
     ZONE_STATE = "zone_state"
+    AUDIT_LOG = "audit_log"
+    """The audit log itself: read by auditors (and admins) only, never shared by agreement."""
 
 
 class Action(StrEnum):
@@ -61,3 +69,25 @@ class Action(StrEnum):
     STREAM = "stream"
     EXPORT = "export"
     SHARE = "share"
+
+
+class Subject(Protocol):
+    """Who asks: a user's name, agency and role (:class:`stadswacht.api.auth.Principal` is one).
+
+    A protocol, so that sharing does not depend on the API layer.
+    """
+
+    @property
+    def name(self) -> str:
+        """The user's name."""
+        ...
+
+    @property
+    def agency(self) -> str:
+        """The agency the user works for."""
+        ...
+
+    @property
+    def role(self) -> Role:
+        """The user's role."""
+        ...
