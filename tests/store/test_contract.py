@@ -8,6 +8,7 @@ queries, and correct answers when several writers commit overlapping batches at 
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 import threading
 from collections.abc import Callable
@@ -18,7 +19,13 @@ import pytest
 from stadswacht.errors import AlreadyExists, NotFound, StorageError, UnknownDevice, UnknownUser
 from stadswacht.model import Detection, DeviceStatus, Ellipse, Position, Role, StoredReading
 from stadswacht.store import ReadingQuery, Store, StoredAlert
-from stadswacht.store.base import DetectionQuery, ExistingReading
+from stadswacht.store.base import (
+    DetectionQuery,
+    ExistingReading,
+    FuseDecision,
+    IncidentQuery,
+    StoredIncident,
+)
 from tests.store.factories import (
     KEY_B,
     T0_US,
@@ -472,3 +479,197 @@ def test_cap_alerts_are_kept_once_and_listed_newest_first(store: Store) -> None:
     assert [a.identifier for a in store.list_alerts(since_us=1_500, limit=1)] == ["sw-w-2-1"]
     with pytest.raises(NotFound):
         store.get_alert("nope")
+
+
+# --- incidents (fusion, #7) --------------------------------------------------------------------
+@pytest.fixture
+def istore(backend: Any, store: Store) -> Store:
+    """The store with no incidents (the PostgreSQL contract database is shared by the tests)."""
+    if backend.name == "postgresql":
+        import psycopg
+
+        with psycopg.connect(backend.url, autocommit=True) as conn:
+            conn.execute("TRUNCATE incident_evidence, incidents")
+    return store
+
+
+def _incident(
+    id: str, *, version: int = 1, status: str = "new", last_us: int = 1_000, **kw: Any
+) -> StoredIncident:
+    base: dict[str, Any] = {
+        "id": id, "kind": "gunshot", "status": status,
+        "open": status in ("new", "acknowledged", "dispatched"), "agency": "police",
+        "area": "iz", "first_us": last_us, "last_us": last_us, "version": version,
+        "doc": json.dumps({"id": id, "version": version, "detections": []}),
+    }  # fmt: skip
+    return StoredIncident(**{**base, **kw})
+
+
+def _join_first(detection: str) -> FuseDecision:
+    """A decision that adds ``detection`` to the first candidate, or opens an incident."""
+
+    def decide(
+        attached: StoredIncident | None, candidates: list[StoredIncident]
+    ) -> StoredIncident | None:
+        if attached is not None:
+            return None
+        if not candidates:
+            doc = {"id": f"inc-{detection}", "version": 1, "detections": [detection]}
+            return _incident(f"inc-{detection}", doc=json.dumps(doc))
+        c = candidates[0]
+        doc = json.loads(c.doc)
+        doc["detections"].append(detection)
+        doc["version"] = c.version + 1
+        return dataclasses.replace(c, version=c.version + 1, doc=json.dumps(doc))
+
+    return decide
+
+
+def test_fuse_incident_opens_then_joins_and_never_takes_a_detection_twice(istore: Store) -> None:
+    first = istore.fuse_incident("d1", 0, _join_first("d1"))
+    assert first is not None and first.id == "inc-d1" and first.version == 1
+    joined = istore.fuse_incident("d2", 0, _join_first("d2"))
+    assert joined is not None and joined.id == "inc-d1" and joined.version == 2
+    assert istore.fuse_incident("d2", 0, _join_first("d2")) is None  # redelivered
+    assert istore.get_incident("inc-d1") == joined
+    assert json.loads(istore.get_incident("inc-d1").doc)["detections"] == ["d1", "d2"]
+    assert istore.incident_of("d2") == "inc-d1"
+    assert istore.incident_of("nope") is None
+
+
+def test_fuse_incident_offers_what_is_attached_and_only_open_recent_candidates(
+    istore: Store,
+) -> None:
+    istore.fuse_incident("a", 0, lambda _a, _c: _incident("inc-a", last_us=5_000))
+    istore.fuse_incident("b", 0, lambda _a, _c: _incident("inc-b", last_us=1_000))
+    istore.fuse_incident("c", 0, lambda _a, _c: _incident("inc-c", status="resolved"))
+    seen: list[tuple[str | None, list[str]]] = []
+
+    def look(attached: StoredIncident | None, candidates: list[StoredIncident]) -> None:
+        seen.append((attached.id if attached else None, [c.id for c in candidates]))
+
+    istore.fuse_incident("a", 0, look)
+    istore.fuse_incident("x", 2_000, look)
+    assert seen == [("inc-a", ["inc-a", "inc-b"]), (None, ["inc-a"])]
+
+
+def test_update_incident_is_applied_left_or_rolled_back(istore: Store) -> None:
+    istore.fuse_incident("a", 0, lambda _a, _c: _incident("inc-a"))
+    acked = istore.update_incident(
+        "inc-a", lambda c: dataclasses.replace(c, status="acknowledged", version=c.version + 1)
+    )
+    assert acked.status == "acknowledged" and istore.get_incident("inc-a") == acked
+    assert istore.update_incident("inc-a", lambda c: None) == acked
+
+    def refuse(c: StoredIncident) -> StoredIncident:
+        raise ValueError("not allowed")
+
+    with pytest.raises(ValueError, match="not allowed"):
+        istore.update_incident("inc-a", refuse)
+    assert istore.get_incident("inc-a") == acked
+    with pytest.raises(StorageError, match="version"):  # a stale write never lands
+        istore.update_incident("inc-a", lambda c: dataclasses.replace(c, version=9))
+    with pytest.raises(NotFound):
+        istore.update_incident("nope", lambda c: None)
+    with pytest.raises(NotFound):
+        istore.get_incident("nope")
+
+
+def test_list_incidents_filters_by_status_area_agency_and_time(istore: Store) -> None:
+    for id, status, place, owner, last in [
+        ("i1", "new", "iz", "police", 1_000),
+        ("i2", "resolved", "iz", "police", 2_000),
+        ("i3", "dispatched", "malieveld", "municipality", 3_000),
+        ("i4", "new", None, "police", 4_000),
+    ]:
+        incident = _incident(id, status=status, area=place, agency=owner, last_us=last)
+        istore.fuse_incident(id, 0, lambda _a, _c, i=incident: i)  # type: ignore[misc]
+
+    def ids(**kw: Any) -> list[str]:
+        return [i.id for i in istore.list_incidents(IncidentQuery(**kw))]
+
+    assert ids() == ["i4", "i3", "i2", "i1"]
+    assert ids(open_only=True) == ["i4", "i3", "i1"]
+    assert ids(statuses=frozenset({"new"})) == ["i4", "i1"]
+    assert ids(area="iz") == ["i2", "i1"]
+    assert ids(agencies=frozenset({"municipality"})) == ["i3"]
+    assert ids(agencies=frozenset()) == []
+    assert ids(since_us=2_000, limit=2) == ["i4", "i3"]
+
+
+def test_concurrent_fusion_from_two_stores_makes_exactly_one_incident(
+    istore: Store, reopen: Callable[[], Store]
+) -> None:
+    other = reopen()  # a second worker process
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def work(target: Store, names: list[str]) -> None:
+        try:
+            barrier.wait()
+            for name in names:
+                target.fuse_incident(name, 0, _join_first(name))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    names = [f"det-{i}" for i in range(40)]
+    threads = [
+        threading.Thread(target=work, args=(target, names[i::4]))
+        for i, target in enumerate([istore, other, istore, other])
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    (only,) = istore.list_incidents(IncidentQuery())
+    assert sorted(json.loads(only.doc)["detections"]) == sorted(names)
+    assert only.version == len(names)
+
+
+# --- retention (privacy, #7): purges delete exactly what is older, on every backend ----------
+def test_purge_readings_deletes_older_ones_of_one_kind_or_of_all(store: Store) -> None:
+    store.commit(
+        [
+            reading("a", 1, kind="rain", time_us=T0_US - 10, values={"rain_mm": 0.2}),
+            reading("a", 2, kind="rain", time_us=T0_US, values={"rain_mm": 0.2}),
+            reading("b", 1, time_us=T0_US - 10),
+            reading("b", 2, time_us=T0_US + 10),
+        ],
+        [],
+    )
+    assert store.purge_readings("rain", T0_US) == 1  # before, not at: T0_US itself stays
+    assert _keys(_all(store)) == [("a", 2), ("b", 1), ("b", 2)]
+    assert store.purge_readings(None, T0_US + 1) == 2
+    assert _keys(_all(store)) == [("b", 2)]
+    assert store.purge_readings("rain", T0_US + 1) == 0
+
+
+def test_purge_readings_in_several_batches(store: Store) -> None:
+    store.purge_batch = 4
+    store.commit([reading("a", i, time_us=T0_US + i) for i in range(1, 12)], [])
+    assert store.purge_readings("temperature", T0_US + 10) == 9
+    assert _keys(_all(store)) == [("a", 10), ("a", 11)]
+
+
+def test_purge_dead_letters_detections_and_alerts_before_a_time(store: Store) -> None:
+    store.commit(
+        [], [dead_letter(received_us=T0_US - 1, seq=1), dead_letter(received_us=T0_US, seq=2)]
+    )
+    assert store.purge_dead_letters(T0_US) == 1
+    assert [d.seq for d in store.list_dead_letters()] == [2]
+
+    store.put_detection(_detection("old", time="2026-11-25T02:00:00.000000Z"))
+    store.put_detection(_detection("new", time="2026-11-25T04:00:00.000000Z"))
+    cut = _detection("x", time="2026-11-25T03:00:00.000000Z").time_us
+    assert store.purge_detections(cut) == 1
+    assert [d.id for d in store.list_detections(DetectionQuery())] == ["new"]
+
+    # Other tests' alerts may share this database (PostgreSQL): count what is before the cut.
+    store.put_alert(_alert("purge-old", T0_US - 1))
+    store.put_alert(_alert("purge-new", T0_US))
+    before = {a.identifier for a in store.list_alerts(limit=100_000) if a.sent_us < T0_US}
+    assert "purge-old" in before
+    assert store.purge_alerts(T0_US) == len(before)
+    left = {a.identifier for a in store.list_alerts(limit=100_000)}
+    assert "purge-new" in left and not left & before

@@ -8,7 +8,7 @@ transaction, and a reading whose ``(device, seq)`` is already stored is never st
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,10 +17,15 @@ from stadswacht.model import Agency, Area, DeadLetter, Detection, Device, Stored
 __all__ = [
     "DetectionQuery",
     "ExistingReading",
+    "FuseDecision",
+    "IncidentChange",
+    "IncidentQuery",
     "ReadingQuery",
     "Store",
+    "StoredIncident",
     "Where",
     "detection_where",
+    "incident_where",
     "reading_where",
 ]
 
@@ -278,3 +283,130 @@ class Store(ABC):
     ) -> list[StoredAlert]:
         """Alerts, newest ``sent`` first: all, or those of one detection (its whole chain), or
         those sent after ``since_us`` [µs since the Unix epoch]."""
+
+    # --- incidents (fusion, #7) ------------------------------------------------------------
+    # Both writes run with every other incident write of every process excluded (SQLite:
+    # BEGIN IMMEDIATE; PostgreSQL: one transaction-scoped advisory lock), so what a decision
+    # reads is what it writes over: two workers that receive detections of one event at the
+    # same moment make one incident, and a transition never overwrites another one.
+    @abstractmethod
+    def fuse_incident(
+        self, detection: str, since_us: int, decide: FuseDecision
+    ) -> StoredIncident | None:
+        """Join detection ``detection`` to an incident or open one for it, atomically.
+
+        ``decide(attached, candidates)`` gets the incident that already holds this detection
+        (``None`` if none does) and the open incidents whose ``last_us >= since_us``; it returns
+        the incident to store (a new one, or one of those with ``version`` one higher), or
+        ``None`` to change nothing. The store records the detection as evidence of what it
+        stored. ``decide`` must be quick and do no I/O; its exceptions roll everything back.
+
+        Returns:
+            What was stored, or ``None`` when ``decide`` changed nothing.
+        """
+
+    @abstractmethod
+    def update_incident(self, incident_id: str, change: IncidentChange) -> StoredIncident:
+        """Apply ``change`` to the current incident atomically and store its result.
+
+        ``change(current)`` returns the incident with ``version`` one higher, or ``None`` to
+        leave it as it is; its exceptions (a transition not allowed) roll back and propagate.
+
+        Returns:
+            The incident as stored now.
+
+        Raises:
+            NotFound: no incident with this id.
+        """
+
+    @abstractmethod
+    def get_incident(self, incident_id: str) -> StoredIncident:
+        """The incident with this id; raises :class:`~stadswacht.errors.NotFound`."""
+
+    @abstractmethod
+    def list_incidents(self, query: IncidentQuery) -> list[StoredIncident]:
+        """Incidents matching ``query``, newest ``last_us`` first, at most ``query.limit``."""
+
+    @abstractmethod
+    def incident_of(self, detection: str) -> str | None:
+        """The id of the incident that holds this detection as evidence, if any."""
+
+    # --- retention (privacy, #7) -----------------------------------------------------------
+    # Each purge deletes in batches, one transaction each, so a large purge never holds the
+    # writer for long; what it has deleted stays deleted if a later batch fails.
+    purge_batch: int = 10_000
+    """Rows deleted per transaction by the ``purge_*`` methods."""
+
+    @abstractmethod
+    def purge_readings(self, kind: str | None, before_us: int) -> int:
+        """Delete readings of ``kind`` (``None``: every kind) whose ``time`` is before
+        ``before_us`` [µs since the Unix epoch]; return how many went."""
+
+    @abstractmethod
+    def purge_dead_letters(self, before_us: int) -> int:
+        """Delete dead letters received before ``before_us`` [µs]; return how many went."""
+
+    @abstractmethod
+    def purge_detections(self, before_us: int) -> int:
+        """Delete detections whose ``time`` is before ``before_us`` [µs]; return how many went."""
+
+    @abstractmethod
+    def purge_alerts(self, before_us: int) -> int:
+        """Delete CAP alerts sent before ``before_us`` [µs]; return how many went."""
+
+
+# --- incidents (fusion, #7): the records the methods above take and give ---------------------
+@dataclass(frozen=True, slots=True)
+class StoredIncident:
+    """An incident as the store keeps it: the columns it is found by, and the whole document.
+
+    The store does not interpret ``doc`` (the JSON of a
+    :class:`stadswacht.fusion.incident.Incident`); fusion makes and reads it. ``open`` is false
+    once the incident is resolved or a false alarm. Times in µs since the Unix epoch.
+    """
+
+    id: str
+    kind: str
+    status: str
+    open: bool
+    agency: str
+    area: str | None
+    first_us: int
+    last_us: int
+    version: int
+    doc: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentQuery:
+    """Filters for listing incidents; every field narrows the result.
+
+    ``statuses`` limits the result to those statuses and ``open_only`` to open incidents;
+    ``since_us`` keeps incidents whose last detection is at or after it; ``agencies`` limits
+    the result to incidents owned by those agencies (``None``: all). Newest ``last_us`` first.
+    """
+
+    statuses: frozenset[str] | None = None
+    open_only: bool = False
+    area: str | None = None
+    agencies: frozenset[str] | None = None
+    since_us: int | None = None
+    limit: int = 1000
+
+
+def incident_where(query: IncidentQuery, mark: str, *, arrays: bool = False) -> Where | None:
+    """The ``WHERE`` clause of an incident query; ``None`` when it cannot match anything."""
+    where = Where(mark, arrays=arrays).equal("area", query.area)
+    where.compare("last_us", ">=", query.since_us)
+    if query.open_only:
+        where.terms.append("is_open = 1" if mark == "?" else "is_open")
+    if not where.within("status", query.statuses) or not where.within("agency", query.agencies):
+        return None
+    return where
+
+
+FuseDecision = Callable[[StoredIncident | None, list[StoredIncident]], StoredIncident | None]
+"""``decide(attached, candidates)`` of :meth:`Store.fuse_incident`."""
+
+IncidentChange = Callable[[StoredIncident], StoredIncident | None]
+"""``change(current)`` of :meth:`Store.update_incident`."""

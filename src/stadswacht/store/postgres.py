@@ -43,11 +43,16 @@ from stadswacht.model import Agency, Area, DeadLetter, Detection, Device, Stored
 from stadswacht.store.base import (
     DetectionQuery,
     ExistingReading,
+    FuseDecision,
+    IncidentChange,
+    IncidentQuery,
     ReadingQuery,
     Store,
     StoredAlert,
+    StoredIncident,
     Where,
     detection_where,
+    incident_where,
     reading_where,
 )
 
@@ -90,9 +95,23 @@ CREATE TABLE IF NOT EXISTS cap_alerts (
     version integer NOT NULL, msg_type text NOT NULL, area text, xml bytea NOT NULL);
 CREATE INDEX IF NOT EXISTS cap_alerts_sent ON cap_alerts (sent_us);
 CREATE INDEX IF NOT EXISTS cap_alerts_detection ON cap_alerts (detection, version);
+CREATE TABLE IF NOT EXISTS incidents (
+    id text PRIMARY KEY, kind text NOT NULL, status text NOT NULL, is_open boolean NOT NULL,
+    agency text NOT NULL, area text, first_us bigint NOT NULL, last_us bigint NOT NULL,
+    version integer NOT NULL, doc json NOT NULL);
+CREATE INDEX IF NOT EXISTS incidents_open ON incidents (is_open, last_us);
+CREATE INDEX IF NOT EXISTS incidents_last ON incidents (last_us);
+CREATE TABLE IF NOT EXISTS incident_evidence (
+    detection text PRIMARY KEY, incident text NOT NULL REFERENCES incidents (id));
 """
 
 _ALERT_COLUMNS = "identifier, sent_us, detection, version, msg_type, area, xml"
+_INCIDENT_COLUMNS = "id, kind, status, is_open, agency, area, first_us, last_us, version, doc"
+_INCIDENT_SELECT = (
+    "SELECT id, kind, status, is_open, agency, area, first_us, last_us, version, doc::text "
+    "FROM incidents"
+)
+_INCIDENT_LOCK = 0x5374_6164_7377 + 7  # pg_advisory_xact_lock key: one incident writer at a time
 
 
 def _alert_from_row(row: Any) -> StoredAlert:
@@ -572,3 +591,139 @@ class PostgresStore(Store):
             [*params, limit],
         )
         return [_alert_from_row(r) for r in rows]
+
+    # --- incidents (fusion, #7) ---------------------------------------------------------------
+    # Every incident write first takes one transaction-scoped advisory lock: writers of every
+    # process queue there, and under READ COMMITTED each statement after the lock sees what the
+    # writer before committed. Fusion handles detections (a few per second), not readings, so
+    # one lock for all incidents costs nothing that matters and cannot deadlock.
+    def fuse_incident(
+        self, detection: str, since_us: int, decide: FuseDecision
+    ) -> StoredIncident | None:
+        with self._connection(f"fuse detection {detection!r}") as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_INCIDENT_LOCK,))
+            row = conn.execute(
+                f"{_INCIDENT_SELECT} WHERE id = "  # noqa: S608
+                "(SELECT incident FROM incident_evidence WHERE detection = %s)",
+                (detection,),
+            ).fetchone()
+            attached = None if row is None else _incident_from_row(row)
+            rows = conn.execute(
+                f"{_INCIDENT_SELECT} WHERE is_open AND last_us >= %s ORDER BY last_us DESC, id",
+                (since_us,),
+            ).fetchall()
+            result = decide(attached, [_incident_from_row(r) for r in rows])
+            if result is None:
+                return None
+            _put_incident(conn, result)
+            conn.execute(
+                "INSERT INTO incident_evidence (detection, incident) VALUES (%s, %s) "
+                "ON CONFLICT (detection) DO UPDATE SET incident = excluded.incident",
+                (detection, result.id),
+            )
+            return result
+
+    def update_incident(self, incident_id: str, change: IncidentChange) -> StoredIncident:
+        with self._connection(f"update incident {incident_id!r}") as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_INCIDENT_LOCK,))
+            row = conn.execute(
+                f"{_INCIDENT_SELECT} WHERE id = %s",
+                (incident_id,),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no incident {incident_id!r}")
+            current = _incident_from_row(row)
+            result = change(current)
+            if result is None:
+                return current
+            _put_incident(conn, result)
+            return result
+
+    def get_incident(self, incident_id: str) -> StoredIncident:
+        rows = self._read(
+            "read an incident",
+            f"{_INCIDENT_SELECT} WHERE id = %s",
+            (incident_id,),
+        )
+        if not rows:
+            raise NotFound(f"no incident {incident_id!r}")
+        return _incident_from_row(rows[0])
+
+    def list_incidents(self, query: IncidentQuery) -> list[StoredIncident]:
+        where = incident_where(query, "%s", arrays=True)
+        if where is None:
+            return []
+        rows = self._read(
+            "list incidents",
+            f"{_INCIDENT_SELECT} WHERE {where.sql} ORDER BY last_us DESC, id LIMIT %s",
+            [*where.params, query.limit],
+        )
+        return [_incident_from_row(r) for r in rows]
+
+    def incident_of(self, detection: str) -> str | None:
+        rows = self._read(
+            "look up a detection's incident",
+            "SELECT incident FROM incident_evidence WHERE detection = %s",
+            (detection,),
+        )
+        return str(rows[0][0]) if rows else None
+
+    # --- retention (privacy, #7) -----------------------------------------------------------
+    def purge_readings(self, kind: str | None, before_us: int) -> int:
+        if kind is None:
+            return self._purge("readings", "time_us < %s", (before_us,))
+        return self._purge("readings", "kind = %s AND time_us < %s", (kind, before_us))
+
+    def purge_dead_letters(self, before_us: int) -> int:
+        return self._purge("dead_letters", "received_us < %s", (before_us,))
+
+    def purge_detections(self, before_us: int) -> int:
+        return self._purge("detections", "time_us < %s", (before_us,))
+
+    def purge_alerts(self, before_us: int) -> int:
+        return self._purge("cap_alerts", "sent_us < %s", (before_us,))
+
+    def _purge(self, table: str, where: str, params: tuple[Any, ...]) -> int:
+        # Batches of purge_batch rows, one transaction each, found by ctid (a TID scan), so
+        # a large purge holds its row locks briefly and never the whole table.
+        sql = (
+            f"DELETE FROM {table} WHERE ctid = ANY(ARRAY("  # noqa: S608
+            f"SELECT ctid FROM {table} WHERE {where} LIMIT %s))"
+        )
+        total = 0
+        while True:
+            with self._connection(f"purge {table}") as conn:
+                n = conn.execute(sql, (*params, self.purge_batch)).rowcount
+            total += n
+            if n < self.purge_batch:
+                return total
+
+
+def _incident_from_row(row: Sequence[Any]) -> StoredIncident:
+    return StoredIncident(
+        id=row[0], kind=row[1], status=row[2], open=bool(row[3]), agency=row[4], area=row[5],
+        first_us=int(row[6]), last_us=int(row[7]), version=int(row[8]), doc=row[9],
+    )  # fmt: skip
+
+
+def _put_incident(conn: psycopg.Connection[tuple[Any, ...]], i: StoredIncident) -> None:
+    """Insert a new incident (version 1) or replace the stored one (the version before)."""
+    if i.version == 1:
+        conn.execute(
+            f"INSERT INTO incidents ({_INCIDENT_COLUMNS}) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (i.id, i.kind, i.status, i.open, i.agency, i.area, i.first_us, i.last_us,
+             i.version, i.doc),
+        )  # fmt: skip
+        return
+    cur = conn.execute(
+        "UPDATE incidents SET kind = %s, status = %s, is_open = %s, agency = %s, area = %s, "
+        "first_us = %s, last_us = %s, version = %s, doc = %s WHERE id = %s AND version = %s",
+        (i.kind, i.status, i.open, i.agency, i.area, i.first_us, i.last_us, i.version,
+         i.doc, i.id, i.version - 1),
+    )  # fmt: skip
+    if cur.rowcount != 1:
+        raise StorageError(
+            f"incident {i.id!r} version {i.version} does not follow the stored version; "
+            "read it again and retry"
+        )

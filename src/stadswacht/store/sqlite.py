@@ -20,11 +20,16 @@ from stadswacht.model import Agency, Area, DeadLetter, Detection, Device, Stored
 from stadswacht.store.base import (
     DetectionQuery,
     ExistingReading,
+    FuseDecision,
+    IncidentChange,
+    IncidentQuery,
     ReadingQuery,
     Store,
     StoredAlert,
+    StoredIncident,
     Where,
     detection_where,
+    incident_where,
     reading_where,
 )
 
@@ -60,9 +65,18 @@ CREATE TABLE IF NOT EXISTS cap_alerts (
     version INTEGER NOT NULL, msg_type TEXT NOT NULL, area TEXT, xml BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS cap_alerts_sent ON cap_alerts (sent_us);
 CREATE INDEX IF NOT EXISTS cap_alerts_detection ON cap_alerts (detection, version);
+CREATE TABLE IF NOT EXISTS incidents (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, is_open INTEGER NOT NULL,
+    agency TEXT NOT NULL, area TEXT, first_us INTEGER NOT NULL, last_us INTEGER NOT NULL,
+    version INTEGER NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS incidents_open ON incidents (is_open, last_us);
+CREATE INDEX IF NOT EXISTS incidents_last ON incidents (last_us);
+CREATE TABLE IF NOT EXISTS incident_evidence (
+    detection TEXT PRIMARY KEY, incident TEXT NOT NULL REFERENCES incidents (id));
 """
 
 _ALERT_COLUMNS = "identifier, sent_us, detection, version, msg_type, area, xml"
+_INCIDENT_COLUMNS = "id, kind, status, is_open, agency, area, first_us, last_us, version, doc"
 
 
 def _alert_from_row(row: Any) -> StoredAlert:
@@ -492,3 +506,140 @@ class SQLiteStore(Store):
             params.append(since_us)
         rows = self._read(sql + " ORDER BY sent_us DESC, version DESC LIMIT ?", [*params, limit])
         return [_alert_from_row(r) for r in rows]
+
+    # --- incidents (fusion, #7) ---------------------------------------------------------------
+    # BEGIN IMMEDIATE (in _write) takes SQLite's one write lock before the first read, so every
+    # other writer, in this process or another, waits: the decision reads what it writes over.
+    def fuse_incident(
+        self, detection: str, since_us: int, decide: FuseDecision
+    ) -> StoredIncident | None:
+        try:
+            with self._write() as c:
+                row = c.execute(
+                    f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE id = "  # noqa: S608
+                    "(SELECT incident FROM incident_evidence WHERE detection = ?)",
+                    (detection,),
+                ).fetchone()
+                attached = None if row is None else _incident_from_row(row)
+                rows = c.execute(
+                    f"SELECT {_INCIDENT_COLUMNS} FROM incidents "  # noqa: S608
+                    "WHERE is_open = 1 AND last_us >= ? ORDER BY last_us DESC, id",
+                    (since_us,),
+                ).fetchall()
+                result = decide(attached, [_incident_from_row(r) for r in rows])
+                if result is None:
+                    return None
+                _put_incident(c, result)
+                c.execute(
+                    "INSERT INTO incident_evidence (detection, incident) VALUES (?, ?) "
+                    "ON CONFLICT (detection) DO UPDATE SET incident = excluded.incident",
+                    (detection, result.id),
+                )
+                return result
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot fuse detection {detection!r}: {exc}") from exc
+
+    def update_incident(self, incident_id: str, change: IncidentChange) -> StoredIncident:
+        try:
+            with self._write() as c:
+                row = c.execute(
+                    f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE id = ?",  # noqa: S608
+                    (incident_id,),
+                ).fetchone()
+                if row is None:
+                    raise NotFound(f"no incident {incident_id!r}")
+                current = _incident_from_row(row)
+                result = change(current)
+                if result is None:
+                    return current
+                _put_incident(c, result)
+                return result
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot update incident {incident_id!r}: {exc}") from exc
+
+    def get_incident(self, incident_id: str) -> StoredIncident:
+        rows = self._read(
+            f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE id = ?",  # noqa: S608
+            (incident_id,),
+        )
+        if not rows:
+            raise NotFound(f"no incident {incident_id!r}")
+        return _incident_from_row(rows[0])
+
+    def list_incidents(self, query: IncidentQuery) -> list[StoredIncident]:
+        where = incident_where(query, "?")
+        if where is None:
+            return []
+        rows = self._read(
+            f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE {where.sql} "  # noqa: S608
+            "ORDER BY last_us DESC, id LIMIT ?",
+            [*where.params, query.limit],
+        )
+        return [_incident_from_row(r) for r in rows]
+
+    def incident_of(self, detection: str) -> str | None:
+        rows = self._read(
+            "SELECT incident FROM incident_evidence WHERE detection = ?", (detection,)
+        )
+        return str(rows[0][0]) if rows else None
+
+    # --- retention (privacy, #7) -----------------------------------------------------------
+    def purge_readings(self, kind: str | None, before_us: int) -> int:
+        if kind is None:
+            return self._purge("readings", "time_us < ?", (before_us,))
+        return self._purge("readings", "kind = ? AND time_us < ?", (kind, before_us))
+
+    def purge_dead_letters(self, before_us: int) -> int:
+        return self._purge("dead_letters", "received_us < ?", (before_us,))
+
+    def purge_detections(self, before_us: int) -> int:
+        return self._purge("detections", "time_us < ?", (before_us,))
+
+    def purge_alerts(self, before_us: int) -> int:
+        return self._purge("cap_alerts", "sent_us < ?", (before_us,))
+
+    def _purge(self, table: str, where: str, params: tuple[Any, ...]) -> int:
+        # Batches of purge_batch rows, one transaction each: ingest waits at most one batch.
+        sql = (
+            f"DELETE FROM {table} WHERE rowid IN ("  # noqa: S608
+            f"SELECT rowid FROM {table} WHERE {where} LIMIT ?)"
+        )
+        total = 0
+        while True:
+            try:
+                with self._write() as c:
+                    n = c.execute(sql, (*params, self.purge_batch)).rowcount
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot purge {table}: {exc}") from exc
+            total += n
+            if n < self.purge_batch:
+                return total
+
+
+def _incident_from_row(row: Sequence[Any]) -> StoredIncident:
+    return StoredIncident(
+        id=row[0], kind=row[1], status=row[2], open=bool(row[3]), agency=row[4], area=row[5],
+        first_us=int(row[6]), last_us=int(row[7]), version=int(row[8]), doc=row[9],
+    )  # fmt: skip
+
+
+def _put_incident(c: sqlite3.Connection, i: StoredIncident) -> None:
+    """Insert a new incident (version 1) or replace the stored one (the version before)."""
+    if i.version == 1:
+        c.execute(
+            f"INSERT INTO incidents ({_INCIDENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",  # noqa: S608
+            (i.id, i.kind, i.status, int(i.open), i.agency, i.area, i.first_us, i.last_us,
+             i.version, i.doc),
+        )  # fmt: skip
+        return
+    cur = c.execute(
+        "UPDATE incidents SET kind = ?, status = ?, is_open = ?, agency = ?, area = ?, "
+        "first_us = ?, last_us = ?, version = ?, doc = ? WHERE id = ? AND version = ?",
+        (i.kind, i.status, int(i.open), i.agency, i.area, i.first_us, i.last_us, i.version,
+         i.doc, i.id, i.version - 1),
+    )  # fmt: skip
+    if cur.rowcount != 1:
+        raise StorageError(
+            f"incident {i.id!r} version {i.version} does not follow the stored version; "
+            "read it again and retry"
+        )
