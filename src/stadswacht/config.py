@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     process: a gunshot is located from the reports of several sensors, which must all reach
     the same detector."""
 
+    agreements_file: Path | None = None
+    """Sharing agreements between agencies (YAML, see ``docs/sharing.md``). Without it every
+    agency sees only its own data."""
+
     thresholds_file: Path | None = None
     """Warning thresholds (YAML, see :func:`stadswacht.detect.hazard.thresholds.read_thresholds`):
     which gauge or weather station warns at which levels. The living lab adds its scenario's."""

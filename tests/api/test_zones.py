@@ -39,7 +39,7 @@ def test_zone_state_publishes_a_handful_of_people_only_coarsened(platform: Platf
         agency="municipality", area="koekamp",
     )  # fmt: skip
     key = load_private_key(reg.private_key or "")
-    create_user(platform.store, "ops", PASSWORD, "police", Role.OPERATOR)
+    create_user(platform.store, "ops", PASSWORD, "municipality", Role.OPERATOR)
 
     def count(seq: int, occupancy: int) -> dict[str, Any]:
         body = {
@@ -78,7 +78,7 @@ def test_zone_forecast_says_what_it_rests_on_and_invents_no_long_horizon(
         agency="municipality", area="koekamp",
     )  # fmt: skip
     key = load_private_key(reg.private_key or "")
-    create_user(platform.store, "ops", PASSWORD, "police", Role.OPERATOR)
+    create_user(platform.store, "ops", PASSWORD, "municipality", Role.OPERATOR)
     now = datetime.now(UTC).replace(microsecond=0)
     readings = [
         sign_reading(

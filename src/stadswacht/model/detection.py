@@ -74,6 +74,11 @@ class Detection(BaseModel):
     evidence: list[str] = Field(default_factory=list)
     sensors: list[str] = Field(default_factory=list)
     details: dict[str, Any] = Field(default_factory=dict)
+    classification: str | None = Field(
+        default=None,
+        pattern=r"^TLP:(CLEAR|GREEN|AMBER|AMBER\+STRICT|RED)$",
+        description="TLP 2.0; without one the kind's default applies (stadswacht.sharing)",
+    )
 
     @field_validator("time", "detected_at", "updated_at")
     @classmethod

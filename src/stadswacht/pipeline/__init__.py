@@ -21,6 +21,8 @@ from stadswacht.config import Settings
 from stadswacht.detect.hazard.thresholds import Threshold, read_thresholds
 from stadswacht.ingest.registry import DeviceRegistry
 from stadswacht.ingest.service import Ingestor
+from stadswacht.sharing.agreements import read_agreements
+from stadswacht.sharing.policy import PolicyDecisionPoint
 from stadswacht.store import Store, open_store
 
 __all__ = ["Platform"]
@@ -42,6 +44,8 @@ class Platform:
     thresholds: list[Threshold] = field(default_factory=list)
     level_forecaster: Any = field(default=None, repr=False)
     alerts: Any = field(default=None, repr=False)
+    policy: PolicyDecisionPoint = field(default_factory=lambda: PolicyDecisionPoint([]))
+    audit: Any = field(default=None, repr=False)
 
     @classmethod
     def from_settings(
@@ -63,7 +67,21 @@ class Platform:
         registry = DeviceRegistry(store)
         ingestor = Ingestor(store, bus, settings, registry)
         thresholds = read_thresholds(settings.thresholds_file) if settings.thresholds_file else []
-        return cls(settings, store, bus, registry, ingestor, thresholds=thresholds)
+        agreements = read_agreements(settings.agreements_file) if settings.agreements_file else []
+        return cls(
+            settings,
+            store,
+            bus,
+            registry,
+            ingestor,
+            thresholds=thresholds,
+            policy=PolicyDecisionPoint(agreements),
+        )
+
+    def record_access(self, entries: list[dict[str, Any]]) -> None:
+        """Append decisions about other agencies' data to the audit log (when one is kept)."""
+        if self.audit is not None:
+            self.audit.record(entries)
 
     def add_thresholds(self, thresholds: list[Threshold]) -> None:
         """Put thresholds in force (a scenario's); one with the same id is replaced."""

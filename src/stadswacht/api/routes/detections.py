@@ -1,4 +1,9 @@
-"""Detections: what the detectors found, for the caller's agency, as a list and as GeoJSON."""
+"""Detections: what the detectors found, as a list and as GeoJSON.
+
+A user sees their own agency's detections and, through the sharing agreements, other agencies'
+(redacted to the fields an agreement covers; ``_withheld`` names the rest). Every decision
+about another agency's detection is written to the audit log (:mod:`stadswacht.api.policy`).
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,19 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from stadswacht.api.deps import CurrentUser, PlatformDep, epoch_us
-from stadswacht.errors import NotFound
-from stadswacht.model import Detection
+from stadswacht.api.policy import gate
+from stadswacht.sharing.model import Action, ObjectKind
 from stadswacht.store.base import DetectionQuery
 
 router = APIRouter(tags=["detections"])
 
 
-@router.get("/v1/detections", response_model=list[Detection])
+@router.get("/v1/detections")
 async def list_detections(
+    request: Request,
     user: CurrentUser,
     platform: PlatformDep,
     kind: str | None = None,
@@ -25,55 +31,69 @@ async def list_detections(
     since: Annotated[datetime | None, Query(description="From this time (RFC 3339)")] = None,
     until: Annotated[datetime | None, Query(description="Before this time (RFC 3339)")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-) -> list[Detection]:
-    """Detections owned by the caller's agency (administrators: all), oldest first.
+) -> list[dict[str, Any]]:
+    """Detections the caller may see, oldest first: their agency's, and other agencies' under
+    a sharing agreement for the purpose stated in ``X-Purpose`` (redacted to its fields).
 
     Each carries its position with a 95 % uncertainty ellipse, the class probability and the
-    evidence (readings as ``device:seq``). Sharing with other agencies comes with the sharing
-    agreements; until then an agency sees only its own.
+    evidence (readings as ``device:seq``).
     """
+    g = gate(request, user)
     q = DetectionQuery(
         kind=kind,
         area=area,
         since_us=epoch_us(since),
         until_us=epoch_us(until),
-        agencies=user.agencies(),
+        agencies=g.agencies(ObjectKind.DETECTION),
         limit=limit,
     )
-    return await anyio.to_thread.run_sync(platform.store.list_detections, q)
+    found = await anyio.to_thread.run_sync(platform.store.list_detections, q)
+    return g.filter(Action.LIST, ObjectKind.DETECTION, (d.model_dump(mode="json") for d in found))
 
 
-@router.get("/v1/detections/{detection_id}", response_model=Detection)
-async def get_detection(user: CurrentUser, platform: PlatformDep, detection_id: str) -> Detection:
-    """One detection, if the caller's agency owns it (otherwise: not found)."""
+@router.get("/v1/detections/{detection_id}")
+async def get_detection(
+    request: Request, user: CurrentUser, platform: PlatformDep, detection_id: str
+) -> dict[str, Any]:
+    """One detection, if the caller may read it (otherwise: not found, so ids of other
+    agencies are not disclosed)."""
     det = await anyio.to_thread.run_sync(platform.store.get_detection, detection_id)
-    agencies = user.agencies()
-    if agencies is not None and det.agency not in agencies:
-        raise NotFound(f"no detection {detection_id!r}")
-    return det
+    return gate(request, user).one(Action.READ, ObjectKind.DETECTION, det.model_dump(mode="json"))
 
 
 @router.get("/v1/detections.geojson")
 async def detections_geojson(
+    request: Request,
     user: CurrentUser,
     platform: PlatformDep,
     kind: str | None = None,
     since: Annotated[datetime | None, Query(description="From this time (RFC 3339)")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> dict[str, Any]:
-    """The same detections as a GeoJSON FeatureCollection of points (RFC 7946)."""
-    q = DetectionQuery(kind=kind, since_us=epoch_us(since), agencies=user.agencies(), limit=limit)
+    """The same detections as a GeoJSON FeatureCollection of points (RFC 7946); a detection
+    whose position is withheld or unknown is left out."""
+    g = gate(request, user)
+    q = DetectionQuery(
+        kind=kind,
+        since_us=epoch_us(since),
+        agencies=g.agencies(ObjectKind.DETECTION),
+        limit=limit,
+    )
     found = await anyio.to_thread.run_sync(platform.store.list_detections, q)
+    shown = g.filter(Action.LIST, ObjectKind.DETECTION, (d.model_dump(mode="json") for d in found))
     return {
         "type": "FeatureCollection",
         "features": [
             {
                 "type": "Feature",
-                "id": d.id,
-                "geometry": {"type": "Point", "coordinates": [d.position.lon, d.position.lat]},
-                "properties": d.model_dump(mode="json", exclude={"position"}),
+                "id": d["id"],
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [d["position"]["lon"], d["position"]["lat"]],
+                },
+                "properties": {k: v for k, v in d.items() if k != "position"},
             }
-            for d in found
-            if d.position is not None
+            for d in shown
+            if d.get("position") is not None
         ],
     }

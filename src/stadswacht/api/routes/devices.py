@@ -1,19 +1,24 @@
 """Devices: register, list, show, rotate a key, decommission.
 
 Integrators manage the devices of their own agency; administrators those of every agency.
-Everyone else may list the devices of their own agency.
+Everyone may list the devices of their own agency, and other agencies' under a sharing
+agreement (:mod:`stadswacht.api.policy`).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from stadswacht.api.auth import Principal, require
 from stadswacht.api.deps import CurrentUser, PlatformDep
-from stadswacht.errors import AlreadyExists, PermissionDenied, UnknownDevice
+from stadswacht.api.policy import gate
+from stadswacht.errors import AlreadyExists, NotFound, PermissionDenied, UnknownDevice
 from stadswacht.model import Device, DeviceKind, Position, Role
+from stadswacht.sharing.model import Action, ObjectKind
 
 router = APIRouter(tags=["devices"])
 
@@ -58,11 +63,17 @@ async def _get(platform: PlatformDep, device_id: str) -> Device:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
 
 
-@router.get("/v1/devices", response_model=list[Device])
-async def list_devices(user: CurrentUser, platform: PlatformDep) -> list[Device]:
-    """Devices of the caller's agency (administrators: all)."""
-    agency = None if user.is_admin else user.agency
-    return await anyio.to_thread.run_sync(platform.registry.list, agency)
+@router.get("/v1/devices")
+async def list_devices(
+    request: Request, user: CurrentUser, platform: PlatformDep
+) -> list[dict[str, Any]]:
+    """Devices the caller may see: their agency's (administrators: all) and other agencies'
+    under a sharing agreement for the stated purpose (redacted to its fields)."""
+    g = gate(request, user)
+    agencies = g.agencies(ObjectKind.DEVICE)
+    found = await anyio.to_thread.run_sync(platform.registry.list, None)
+    docs = (d.model_dump(mode="json") for d in found if agencies is None or d.agency in agencies)
+    return g.filter(Action.LIST, ObjectKind.DEVICE, docs)
 
 
 @router.post("/v1/devices", response_model=Registered, status_code=status.HTTP_201_CREATED)
@@ -91,12 +102,20 @@ async def add_device(body: NewDevice, user: CurrentUser, platform: PlatformDep) 
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
 
 
-@router.get("/v1/devices/{device_id}", response_model=Device)
-async def get_device(device_id: str, user: CurrentUser, platform: PlatformDep) -> Device:
-    """One device."""
+@router.get("/v1/devices/{device_id}")
+async def get_device(
+    request: Request, device_id: str, user: CurrentUser, platform: PlatformDep
+) -> dict[str, Any]:
+    """One device, if the caller may read it (else: not registered, as for a missing one)."""
     device = await _get(platform, device_id)
-    _own(user, device)
-    return device
+    try:
+        return gate(request, user).one(
+            Action.READ, ObjectKind.DEVICE, device.model_dump(mode="json")
+        )
+    except NotFound as exc:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"device {device_id!r} is not registered"
+        ) from exc
 
 
 @router.post("/v1/devices/{device_id}/rotate-key", response_model=Registered)

@@ -1,4 +1,5 @@
-"""Readings: devices post them (signed), users query them (their agency's, paginated)."""
+"""Readings: devices post them (signed), users query them (paginated; their agency's and, under
+sharing agreements, other agencies')."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from stadswacht.api.deps import CurrentUser, PlatformDep, epoch_us
+from stadswacht.api.policy import gate
 from stadswacht.errors import InvalidReading
 from stadswacht.ingest.service import parse_body
 from stadswacht.model import StoredReading
+from stadswacht.sharing.model import Action, ObjectKind
 from stadswacht.store.base import ReadingQuery
 
 router = APIRouter(tags=["readings"])
@@ -38,7 +41,9 @@ class IngestAnswer(BaseModel):
 class ReadingPage(BaseModel):
     """A page of readings; pass ``next_after_id`` as ``after_id`` for the next one."""
 
-    items: list[StoredReading]
+    items: list[dict[str, Any]] = Field(
+        description="Readings (as stored; another agency's may come redacted: see _withheld)"
+    )
     next_after_id: int | None
 
 
@@ -109,6 +114,7 @@ async def post_readings(request: Request, platform: PlatformDep) -> Any:
 
 @router.get("/v1/readings", response_model=ReadingPage)
 async def query_readings(
+    request: Request,
     user: CurrentUser,
     platform: PlatformDep,
     device: str | None = None,
@@ -119,22 +125,34 @@ async def query_readings(
     after_id: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> ReadingPage:
-    """Readings of the caller's agency, filtered, in arrival order.
+    """Readings the caller may see, filtered, in arrival order: their agency's, and other
+    agencies' under a sharing agreement for the purpose in ``X-Purpose`` (every such read is
+    audited; a reading whose fields an agreement does not cover comes redacted).
 
     Pages follow ids. With several ingest processes on PostgreSQL, a row can become visible
     after a reader has paged past its id (ids are handed out at insert, rows appear at
     commit): to follow new readings, use the live stream, not polling by id.
     """
+    g = gate(request, user)
     q = ReadingQuery(
         device=device,
         kind=kind,
         area=area,
         since_us=epoch_us(since),
         until_us=epoch_us(until),
-        agencies=user.agencies(),
+        agencies=g.agencies(ObjectKind.READING),
         after_id=after_id,
         limit=limit,
     )
     items = await anyio.to_thread.run_sync(platform.store.query_readings, q)
     last = items[-1].id if len(items) == limit and items else None
-    return ReadingPage(items=items, next_after_id=last)
+    docs = (_reading_doc(r) for r in items)
+    return ReadingPage(items=g.filter(Action.LIST, ObjectKind.READING, docs), next_after_id=last)
+
+
+def _reading_doc(r: StoredReading) -> dict[str, Any]:
+    return {
+        "id": r.id, "device": r.device, "seq": r.seq, "time": r.time, "kind": r.kind,
+        "values": r.values, "agency": r.agency, "area": r.area, "sig": r.sig,
+        "received_us": r.received_us,
+    }  # fmt: skip

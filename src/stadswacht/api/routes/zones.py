@@ -6,8 +6,10 @@ trend, relaxing to its normal for that weekday and time: points to 3 h), ``"tren
 yet: points only as far as the trend reaches, 30 min), ``"normal"`` (no recent trend: the normal
 band alone) or ``"none"``. See :mod:`stadswacht.detect.crowd.zone_forecast`.
 
-Zone states are aggregates of counts (never of persons), so every signed-in user may read
-them; which agency sees which zone will follow the sharing agreements. Counts of fewer people
+Zone states are aggregates of counts (never of persons). A zone's state belongs to the
+agency responsible for the zone: its users see it, other agencies' users under a sharing
+agreement (:mod:`stadswacht.api.policy`); a zone with no responsible agency is for every
+signed-in user. Counts of fewer people
 than ``min_published_count`` (default 5) are published coarsened: the number becomes ``null``
 and ``"<5"`` stands beside it (``occupancy_coarse``, ``in_coarse``, ``out_coarse``). They come
 from this process's crowd detector: on a process that runs no detectors the answer is 503.
@@ -19,16 +21,20 @@ import dataclasses
 import time
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 
 from stadswacht.api.deps import CurrentUser, PlatformDep
+from stadswacht.api.policy import gate as policy_gate
 from stadswacht.model.reading import format_epoch
+from stadswacht.sharing.model import Action, ObjectKind
 
 router = APIRouter(tags=["zones"])
 
 
 @router.get("/v1/zones")
-async def zone_states(user: CurrentUser, platform: PlatformDep) -> list[dict[str, Any]]:
+async def zone_states(
+    request: Request, user: CurrentUser, platform: PlatformDep
+) -> list[dict[str, Any]]:
     """Every crowd zone's state, with its forecast (``time``, ``horizon_min``, ``density``,
     ``low``, ``high`` [persons/m²], 80 % band) up to 3 hours ahead, and ``forecast_basis``."""
     worker = platform.detectors
@@ -59,7 +65,11 @@ async def zone_states(user: CurrentUser, platform: PlatformDep) -> list[dict[str
             for t, v, lo, hi in outlook.points
         ]
         out.append(doc)
-    return out
+    # A zone without a responsible agency is nobody's: its aggregate counts are for everyone.
+    g = policy_gate(request, user)
+    owned = [d for d in out if d.get("agency")]
+    shown = g.filter(Action.LIST, ObjectKind.ZONE_STATE, ({**d, "id": d["zone"]} for d in owned))
+    return [d for d in out if not d.get("agency")] + shown
 
 
 def _coarsen(doc: dict[str, Any], minimum: int) -> dict[str, Any]:
