@@ -15,6 +15,11 @@ def test_production_refuses_the_default_secret(monkeypatch: pytest.MonkeyPatch) 
         get_settings()
     monkeypatch.setenv("STADSWACHT_SECRET_KEY", "x" * 40)
     get_settings.cache_clear()
+    # Nor does it start without a kept key for the audit log's checkpoints.
+    with pytest.raises(ConfigurationError, match="STADSWACHT_AUDIT_KEY_FILE"):
+        get_settings()
+    monkeypatch.setenv("STADSWACHT_AUDIT_KEY_FILE", "/etc/stadswacht/audit.pem")
+    get_settings.cache_clear()
     assert get_settings().secret_key == "x" * 40
     get_settings.cache_clear()
 

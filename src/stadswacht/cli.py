@@ -28,6 +28,7 @@ from stadswacht.config import Settings, get_settings
 from stadswacht.errors import StadswachtError
 from stadswacht.model import DeviceKind, Position, Role, format_time
 from stadswacht.pipeline import Platform
+from stadswacht.sharing.audit_cli import audit_app
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -57,6 +58,7 @@ forecast_app = typer.Typer(help="Batch forecasts and their backtests.", no_args_
 app.add_typer(forecast_app, name="forecast")
 warn_app = typer.Typer(help="Hazard warnings and their CAP alerts.", no_args_is_help=True)
 app.add_typer(warn_app, name="warn")
+app.add_typer(audit_app, name="audit")
 
 console = Console()
 err = Console(stderr=True)

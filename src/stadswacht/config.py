@@ -74,6 +74,19 @@ class Settings(BaseSettings):
     """Sharing agreements between agencies (YAML, see ``docs/sharing.md``). Without it every
     agency sees only its own data."""
 
+    audit_key_file: Path | None = None
+    """Ed25519 key (PEM) that signs the audit log's checkpoints (`stadswacht audit keygen`).
+    Required outside development; in development a key for this process only is made."""
+
+    audit_log_id: str = Field(default="stadswacht.local/audit", pattern=r"^[^\s+]{1,100}$")
+    """The audit log's origin (checkpoint first line): who runs it, e.g. ``denhaag.nl/audit``."""
+
+    fusion_rules_file: Path | None = None
+    """Correlation rules for fusion (YAML, ``docs/fusion.md``); default: the built-in rules."""
+
+    fusion_sops_file: Path | None = None
+    """Standard operating procedures per incident kind (YAML); default: the built-in ones."""
+
     thresholds_file: Path | None = None
     """Warning thresholds (YAML, see :func:`stadswacht.detect.hazard.thresholds.read_thresholds`):
     which gauge or weather station warns at which levels. The living lab adds its scenario's."""
@@ -135,6 +148,11 @@ class Settings(BaseSettings):
                 "set a random secret, e.g. from "
                 "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`, "
                 "or run with STADSWACHT_ENV=development"
+            )
+        if self.env == "production" and self.audit_key_file is None:
+            raise ConfigurationError(
+                "STADSWACHT_AUDIT_KEY_FILE is not set: the audit log's checkpoints must be signed "
+                "with a kept key; make one with `stadswacht audit keygen --out FILE --log-id ID`"
             )
         if not (
             self.database_url.startswith("sqlite:///")

@@ -12,12 +12,15 @@ errors are translated at the boundary (``raise StorageError(...) from exc``)::
     ├── CountsError (ValueError)             a people-counts file or forecast request not valid
     ├── SeriesError (ValueError)             a hydro/meteo series file that cannot be read
     ├── CapError (ValueError)                a CAP alert that fails the schema or the rules
+    ├── IncidentError (ValueError)           an incident cannot be changed as asked
+    │   └── TransitionNotAllowed             not in the lifecycle, or mandatory steps open
     ├── NotFound (LookupError)
     │   ├── UnknownDevice
     │   └── UnknownUser
     ├── AlreadyExists (ValueError)
     ├── AuthenticationError
     ├── PermissionDenied
+    │   └── TransitionDenied                 the role may not make this incident transition
     ├── PayloadTooLarge (ValueError)
     ├── RateLimited
     ├── StorageError
@@ -35,6 +38,7 @@ __all__ = [
     "CapError",
     "ConfigurationError",
     "CountsError",
+    "IncidentError",
     "InvalidReading",
     "NotFound",
     "PayloadTooLarge",
@@ -45,6 +49,8 @@ __all__ = [
     "StadswachtError",
     "StorageError",
     "TrajectoryError",
+    "TransitionDenied",
+    "TransitionNotAllowed",
     "TransportError",
     "UnknownDevice",
     "UnknownUser",
@@ -104,6 +110,15 @@ class CapError(StadswachtError, ValueError):
         self.problems = problems or [message]
 
 
+class IncidentError(StadswachtError, ValueError):
+    """Raised when an incident cannot be changed as asked; the message says why and what to do."""
+
+
+class TransitionNotAllowed(IncidentError):
+    """Raised when a status change is not in the lifecycle, or mandatory procedure steps are
+    open before resolving."""
+
+
 class TrajectoryError(StadswachtError, ValueError):
     """Raised when a trajectory file cannot be read; the message names the file and line."""
 
@@ -130,6 +145,10 @@ class AuthenticationError(StadswachtError):
 
 class PermissionDenied(StadswachtError):
     """Raised when an authenticated caller's role does not allow the action."""
+
+
+class TransitionDenied(PermissionDenied):
+    """Raised when the caller's role may not make an incident transition that exists."""
 
 
 class PayloadTooLarge(StadswachtError, ValueError):

@@ -17,21 +17,12 @@ from stadswacht.model import Detection, DeviceKind, Ellipse, Position, Role, for
 from stadswacht.pipeline import Platform
 from stadswacht.pipeline.detectors import publish_detections
 from stadswacht.sharing.agreements import agreement_from_dict
+from stadswacht.sharing.audit import verify_log
 from stadswacht.sharing.policy import PolicyDecisionPoint
 from tests.support.server import serve
 
 PASSWORD = "correct horse battery"
 NOW = datetime.now(UTC)
-
-
-class Recorder:
-    """Stands in for the audit log: keeps what the platform records."""
-
-    def __init__(self) -> None:
-        self.entries: list[dict[str, Any]] = []
-
-    def record(self, entries: list[dict[str, Any]]) -> None:
-        self.entries += entries
 
 
 def shot(i: int) -> Detection:
@@ -63,7 +54,6 @@ def test_other_agencies_see_detections_only_under_an_agreement_redacted_and_audi
             "valid_until": (NOW + timedelta(days=1)).isoformat(),
         })
     ])  # fmt: skip
-    platform.audit = Recorder()
     reg = platform.registry.register(
         "iz-ac-01", kind=DeviceKind.ACOUSTIC, position=Position(lat=52.0895, lon=4.283),
         agency="police",
@@ -122,10 +112,17 @@ def test_other_agencies_see_detections_only_under_an_agreement_redacted_and_audi
         t.join(10)
         assert got and got[0]["sensors"] is None and "sensors" in got[0]["_withheld"]
 
-    entries = platform.audit.entries
+    # Every decision about the police's data is on the audit log, and the log verifies.
+    log = platform.audit
+    entries = [json.loads(b) for b in log.entries(0, log.size)]
     reads = [e for e in entries if e["actor"] == "gert" and e["outcome"] == "allow"]
     assert {e["action"] for e in reads} == {"list", "read", "stream"}
-    assert all(e["purpose"] == "public-order" and e["basis"] == "pol-gem" for e in reads)
+    assert all(e["purpose"] == "public-order" for e in reads)
+    assert all(e["details"]["basis"] == "pol-gem" for e in reads)
+    assert all("sensors" in e["details"]["withheld"] for e in reads)
     denied = [e for e in entries if e["outcome"] == "deny"]
     assert any(e["actor"] == "gert" and e["action"] == "read" for e in denied)  # by id, no purpose
     assert not any(e["actor"] == "piet" for e in entries)  # own agency: not another's data
+    checkpoint = log.checkpoint()
+    report = verify_log(log.entries(0, log.size), [checkpoint], log.public_key)
+    assert report.ok and report.verified_size == len(entries)

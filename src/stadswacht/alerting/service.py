@@ -98,9 +98,16 @@ class AlertService:
     """
 
     def __init__(
-        self, store: Store, bus: Bus, settings: Settings, *, status: Status = Status.ACTUAL
+        self,
+        store: Store,
+        bus: Bus,
+        settings: Settings,
+        *,
+        status: Status = Status.ACTUAL,
+        record: Callable[[list[dict[str, Any]]], None] | None = None,
     ) -> None:
         self.store = store
+        self.record = record
         self.bus = bus
         self.settings = settings
         self.status = status
@@ -161,6 +168,14 @@ class AlertService:
         if stored is None:
             return
         self.issued += 1
+        if self.record is not None:  # every public alert goes on the audit log
+            entry = {
+                "actor": "system", "actor_agency": warning.agency, "action": "alert",
+                "object_kind": "alert", "object_id": stored.identifier, "owner": warning.agency,
+                "purpose": "public-warning", "outcome": "allow", "reason": stored.msg_type,
+                "warning": warning.id, "version": warning.version,
+            }  # fmt: skip
+            await asyncio.to_thread(self.record, [entry])
         subject = f"{ALERTS_PREFIX}.{stored.area or '_'}"
         await asyncio.to_thread(self.bus.publish, [(subject, stored.xml, stored.identifier)])
         self.latencies_s.append(time.monotonic() - started)

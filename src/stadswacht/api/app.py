@@ -20,12 +20,14 @@ from fastapi.staticfiles import StaticFiles
 from stadswacht import __version__
 from stadswacht.api.routes import (
     areas,
+    audit,
     auth,
     cap,
     deadletters,
     detections,
     devices,
     health,
+    incidents,
     readings,
     stream,
     zones,
@@ -87,6 +89,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         devices,
         readings,
         detections,
+        incidents,
+        audit,
         zones,
         areas,
         deadletters,

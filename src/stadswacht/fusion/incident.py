@@ -28,7 +28,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from stadswacht.errors import PermissionDenied, StadswachtError
+from stadswacht.errors import IncidentError, TransitionDenied, TransitionNotAllowed
 from stadswacht.model import Position, Role, format_time
 from stadswacht.model.area import AgencyId, AreaId
 from stadswacht.model.reading import parse_time_ns
@@ -52,19 +52,6 @@ __all__ = [
 
 IncidentId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,159}$")]
 """An incident id: ``inc-`` and the id of the detection that opened it."""
-
-
-class IncidentError(StadswachtError, ValueError):
-    """Raised when an incident cannot be changed as asked; the message says why and what to do."""
-
-
-class TransitionNotAllowed(IncidentError):
-    """Raised when a status change is not in :data:`TRANSITIONS`, or mandatory procedure steps
-    are open before resolving."""
-
-
-class TransitionDenied(PermissionDenied):
-    """Raised when the caller's role may not make a transition that exists."""
 
 
 class Status(StrEnum):

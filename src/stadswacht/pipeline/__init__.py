@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from stadswacht.bus import Bus, open_bus
@@ -22,10 +23,32 @@ from stadswacht.detect.hazard.thresholds import Threshold, read_thresholds
 from stadswacht.ingest.registry import DeviceRegistry
 from stadswacht.ingest.service import Ingestor
 from stadswacht.sharing.agreements import read_agreements
+from stadswacht.sharing.audit import (
+    AuditEntry,
+    AuditLog,
+    generate_signing_key,
+    load_signing_key,
+    open_storage,
+)
 from stadswacht.sharing.policy import PolicyDecisionPoint
 from stadswacht.store import Store, open_store
 
 __all__ = ["Platform"]
+
+
+def _open_audit(settings: Settings) -> AuditLog:
+    """The audit log in the store's database, signed with the configured key (a key for this
+    process only in development, logged as such)."""
+    if settings.audit_key_file is not None:
+        key = load_signing_key(settings.audit_key_file)
+    else:
+        key = generate_signing_key()
+        logging.getLogger(__name__).warning(
+            "audit checkpoints are signed with a key of this process only "
+            "(STADSWACHT_AUDIT_KEY_FILE unset): they cannot be verified after a restart"
+        )
+    return AuditLog(open_storage(settings.database_url), key, settings.audit_log_id)
+
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +69,7 @@ class Platform:
     alerts: Any = field(default=None, repr=False)
     policy: PolicyDecisionPoint = field(default_factory=lambda: PolicyDecisionPoint([]))
     audit: Any = field(default=None, repr=False)
+    fusion: Any = field(default=None, repr=False)
 
     @classmethod
     def from_settings(
@@ -76,12 +100,37 @@ class Platform:
             ingestor,
             thresholds=thresholds,
             policy=PolicyDecisionPoint(agreements),
+            audit=_open_audit(settings),
         )
 
     def record_access(self, entries: list[dict[str, Any]]) -> None:
-        """Append decisions about other agencies' data to the audit log (when one is kept)."""
-        if self.audit is not None:
-            self.audit.record(entries)
+        """Append decisions about data, shares, alerts and human decisions to the audit log.
+
+        Each entry is a mapping with ``actor``, ``actor_agency``, ``action``, ``object_kind``,
+        ``object_id``, ``owner``, ``purpose``, ``outcome`` and ``reason``; the rest goes into
+        the entry's details. One transaction for all of them.
+        """
+        if self.audit is None or not entries:
+            return
+        now = datetime.now(UTC)
+        core = {"actor", "actor_agency", "action", "object_kind", "object_id", "owner", "purpose",
+                "outcome", "reason", "time"}  # fmt: skip
+        self.audit.append_many(
+            AuditEntry(
+                time=e.get("time") or now,
+                actor=str(e["actor"]),
+                actor_agency=str(e["actor_agency"]),
+                action=str(e["action"]),
+                object_kind=str(e["object_kind"]),
+                object_id=str(e["object_id"]),
+                owner_agency=str(e["owner"]),
+                purpose=e.get("purpose"),
+                outcome=e["outcome"],
+                reason=str(e["reason"]),
+                details={k: v for k, v in e.items() if k not in core},
+            )
+            for e in entries
+        )
 
     def add_thresholds(self, thresholds: list[Threshold]) -> None:
         """Put thresholds in force (a scenario's); one with the same id is replaced."""
@@ -97,6 +146,24 @@ class Platform:
         self._mqtt = MqttIngest(self.settings, self.ingestor)
         self._mqtt.start()
         log.info("MQTT ingest subscribed at %s", self.settings.mqtt_url)
+
+    async def start_fusion(self) -> None:
+        """Start fusing detections into incidents on this process's bus (with the detectors)."""
+        if not self.settings.detectors or self.fusion is not None:
+            return
+        from stadswacht.fusion.rules import read_rules
+        from stadswacht.fusion.service import FusionService
+        from stadswacht.fusion.sop import read_sops
+
+        s = self.settings
+        self.fusion = FusionService(
+            self.store,
+            self.bus,
+            s,
+            rules=read_rules(s.fusion_rules_file) if s.fusion_rules_file else None,
+            sops=read_sops(s.fusion_sops_file) if s.fusion_sops_file else None,
+        )
+        await self.fusion.start()
 
     async def start_detectors(self) -> None:
         """Start the detector worker on this process's bus, if ``settings.detectors``."""
@@ -116,9 +183,14 @@ class Platform:
         await self.detectors.start()
         log.info("detectors running: gunshot, crowd, hazard (%d thresholds)", len(self.thresholds))
         self.alerts = AlertService(
-            self.store, self.bus, self.settings, status=Status(self.settings.cap_status)
+            self.store,
+            self.bus,
+            self.settings,
+            status=Status(self.settings.cap_status),
+            record=self.record_access,
         )
         await self.alerts.start()
+        await self.start_fusion()
 
     async def close(self) -> None:
         """Stop transports, detectors and alerts, then the bus, then the store."""
@@ -127,10 +199,15 @@ class Platform:
             self._mqtt.stop()
             self._mqtt = None
         await self.bus.close()
+        if self.audit is not None:
+            self.audit.close()
         self.store.close()
 
     async def stop_detectors(self) -> None:
-        """Stop the detector worker and the alert service of this process, if running."""
+        """Stop the detector worker, fusion and the alert service of this process, if running."""
+        if self.fusion is not None:
+            fusion, self.fusion = self.fusion, None
+            await fusion.stop()
         if self.alerts is not None:
             service, self.alerts = self.alerts, None
             await service.stop()

@@ -1,27 +1,34 @@
 """Incidents: list and read them, move them along their lifecycle, tick off procedure steps.
 
-An agency sees its own incidents (administrators: all); the sharing policy will put other
-agencies' incidents in front of this. Operators acknowledge, dispatch and call false alarms;
-supervisors also resolve and reopen (:data:`~stadswacht.fusion.incident.TRANSITIONS`). Every
-change records who, when and why, and is published on ``stadswacht.incidents.<area>``.
+An agency sees its own incidents (administrators: all) and other agencies' under a sharing
+agreement for the stated purpose or an emergency release, through the one policy decision
+point (:mod:`stadswacht.api.policy`), redacted to the fields shared. Operators acknowledge,
+dispatch and call false alarms; supervisors also resolve and reopen
+(:data:`~stadswacht.fusion.incident.TRANSITIONS`), and may release an incident to another
+agency in an emergency (written reason, time-limited, flagged for review). Every change records
+who, when and why, is published on ``stadswacht.incidents.<area>`` and, being a person's
+decision on what the detectors raised, goes to the audit log.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 
 from stadswacht.api.auth import Principal
 from stadswacht.api.deps import CurrentUser, PlatformDep, epoch_us
+from stadswacht.api.policy import gate
 from stadswacht.errors import NotFound, PermissionDenied
 from stadswacht.fusion.incident import Incident, IncidentError, Status
 from stadswacht.fusion.service import change_status, change_step, from_stored
 from stadswacht.model import Role
 from stadswacht.pipeline import Platform
+from stadswacht.sharing.agreements import EmergencyRelease
+from stadswacht.sharing.model import Action, ObjectKind
 from stadswacht.store.base import IncidentQuery
 
 router = APIRouter(tags=["incidents"])
@@ -67,8 +74,9 @@ def _conflict(exc: IncidentError) -> HTTPException:
     return HTTPException(status.HTTP_409_CONFLICT, str(exc))
 
 
-@router.get("/v1/incidents", response_model=list[Incident])
+@router.get("/v1/incidents")
 async def list_incidents(
+    request: Request,
     user: CurrentUser,
     platform: PlatformDep,
     status_: Annotated[
@@ -80,27 +88,113 @@ async def list_incidents(
         datetime | None, Query(description="Last detection at or after (RFC 3339)")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
-) -> list[Incident]:
-    """Incidents of the caller's agency (administrators: all), latest activity first."""
+) -> list[dict[str, Any]]:
+    """Incidents the caller may see, latest activity first: their agency's, and other
+    agencies' under an agreement (``X-Purpose``) or an emergency release, redacted to the
+    fields shared (``_withheld`` names the rest)."""
     _require(user, READERS, "read incidents")
+    g = gate(request, user)
     q = IncidentQuery(
         statuses=None if status_ is None else frozenset(s.value for s in status_),
         open_only=open_only,
         area=area,
-        agencies=user.agencies(),
+        agencies=g.agencies(ObjectKind.INCIDENT),
         since_us=epoch_us(since),
         limit=limit,
     )
     found = await anyio.to_thread.run_sync(platform.store.list_incidents, q)
-    return [from_stored(s) for s in found]
+    docs = (from_stored(s).model_dump(mode="json") for s in found)
+    return g.filter(Action.LIST, ObjectKind.INCIDENT, docs)
 
 
-@router.get("/v1/incidents/{incident_id}", response_model=Incident)
-async def get_incident(user: CurrentUser, platform: PlatformDep, incident_id: str) -> Incident:
-    """One incident with its evidence, timeline and procedure, if the caller's agency owns it
-    (otherwise: not found)."""
+@router.get("/v1/incidents/{incident_id}")
+async def get_incident(
+    request: Request, user: CurrentUser, platform: PlatformDep, incident_id: str
+) -> dict[str, Any]:
+    """One incident with its evidence, timeline and procedure, if the caller may read it
+    (otherwise: not found, so ids of other agencies are not disclosed)."""
     _require(user, READERS, "read incidents")
-    return await anyio.to_thread.run_sync(_own, platform, user, incident_id)
+    stored = await anyio.to_thread.run_sync(platform.store.get_incident, incident_id)
+    doc = from_stored(stored).model_dump(mode="json")
+    return gate(request, user).one(Action.READ, ObjectKind.INCIDENT, doc)
+
+
+class ReleaseRequest(BaseModel):
+    """An emergency release of an incident to another agency."""
+
+    to_agency: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=10, max_length=2000, description="Why, in writing")
+    hours: float = Field(default=4.0, gt=0, le=24, description="How long it lasts [h]")
+
+
+@router.post("/v1/incidents/{incident_id}/release", status_code=status.HTTP_201_CREATED)
+async def release_incident(
+    user: CurrentUser, platform: PlatformDep, incident_id: str, body: ReleaseRequest
+) -> dict[str, Any]:
+    """Open this incident of the caller's agency to ``to_agency`` for ``hours`` (supervisors
+    only): read, list and live stream, every field. The release is flagged for review and
+    written to the audit log."""
+    incident = await anyio.to_thread.run_sync(_own, platform, user, incident_id)
+    now = datetime.now(UTC)
+    try:
+        release = EmergencyRelease.grant(
+            user, incident.id, body.to_agency, body.reason, now, timedelta(hours=body.hours)
+        )
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    platform.policy.add_release(release)
+    _audit(platform, user, "emergency_release", incident, "allow", "emergency-release",
+           to_agency=release.to_agency, why=release.reason, expires=release.expires_at.isoformat(),
+           flagged_for_review=True)  # fmt: skip
+    return release.model_dump(mode="json")
+
+
+@router.get("/v1/releases")
+async def list_releases(user: CurrentUser, platform: PlatformDep) -> list[dict[str, Any]]:
+    """Emergency releases from or to the caller's agency (all for auditors' and admins'
+    review), newest first; each is flagged for review."""
+    _require(
+        user,
+        frozenset({Role.SUPERVISOR, Role.INFORMATION_MANAGER, Role.AUDITOR, Role.ADMIN}),
+        "review emergency releases",
+    )
+    mine = [
+        r
+        for r in platform.policy.releases
+        if user.is_admin or user.role is Role.AUDITOR or user.agency in (r.from_agency, r.to_agency)
+    ]
+    return [
+        r.model_dump(mode="json") for r in sorted(mine, key=lambda r: r.granted_at, reverse=True)
+    ]
+
+
+def _audit(
+    platform: Platform,
+    user: Principal,
+    action: str,
+    incident: Incident,
+    outcome: str,
+    reason: str,
+    **details: Any,
+) -> None:
+    platform.record_access(
+        [
+            {
+                "actor": user.name,
+                "actor_agency": user.agency,
+                "actor_role": user.role.value,
+                "action": action,
+                "object_kind": "incident",
+                "object_id": incident.id,
+                "owner": incident.agency,
+                "purpose": None,
+                "outcome": outcome,
+                "reason": reason,
+                "detections": [e.detection for e in incident.detections][:50],
+                **details,
+            }
+        ]
+    )
 
 
 @router.post("/v1/incidents/{incident_id}/transition", response_model=Incident)
@@ -113,7 +207,7 @@ async def transition_incident(
 
     def run() -> Incident:
         _own(platform, user, incident_id)
-        return change_status(
+        changed = change_status(
             platform.store,
             platform.bus,
             incident_id,
@@ -123,6 +217,9 @@ async def transition_incident(
             why=body.why,
             at=datetime.now(UTC),
         )
+        _audit(platform, user, "decision", changed, "allow", f"status:{body.to.value}",
+               why=body.why)  # fmt: skip
+        return changed
 
     try:
         return await anyio.to_thread.run_sync(run)
@@ -140,7 +237,7 @@ async def mark_incident_step(
 
     def run() -> Incident:
         _own(platform, user, incident_id)
-        return change_step(
+        changed = change_step(
             platform.store,
             platform.bus,
             incident_id,
@@ -151,6 +248,9 @@ async def mark_incident_step(
             note=body.note,
             at=datetime.now(UTC),
         )
+        _audit(platform, user, "decision", changed, "allow", f"step:{step}:{body.done}",
+               note=body.note)  # fmt: skip
+        return changed
 
     try:
         return await anyio.to_thread.run_sync(run)

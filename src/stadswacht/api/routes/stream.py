@@ -15,6 +15,7 @@ from sse_starlette.sse import EventSourceResponse
 from stadswacht.api.deps import PlatformDep, StreamUser
 from stadswacht.api.policy import Gate, gate
 from stadswacht.bus.base import DETECTIONS_PREFIX, READINGS_PREFIX, Message
+from stadswacht.fusion.service import INCIDENTS_PREFIX
 from stadswacht.pipeline import Platform
 from stadswacht.sharing.model import Action, ObjectKind
 
@@ -96,5 +97,25 @@ async def stream_detections(
         "detection",
         gate(request, user),
         ObjectKind.DETECTION,
+        lambda msg, doc: msg.msg_id,
+    )
+
+
+@router.get("/v1/stream/incidents")
+async def stream_incidents(
+    request: Request,
+    user: StreamUser,
+    platform: PlatformDep,
+    area: str | None = None,
+) -> EventSourceResponse:
+    """Incidents as they are opened and changed (a detection joins, a status changes, a step
+    is done, an escalation): one SSE event ``incident`` per version, data the incident JSON
+    (``GET /v1/incidents/{id}``) as the user may see it."""
+    return _relay(
+        platform,
+        f"{INCIDENTS_PREFIX}.{area or '*'}",
+        "incident",
+        gate(request, user),
+        ObjectKind.INCIDENT,
         lambda msg, doc: msg.msg_id,
     )
