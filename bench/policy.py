@@ -22,6 +22,10 @@ path, the slowest, is well represented. Each call is timed alone with ``perf_cou
   decision [ms] (target: p99 <= 1 ms).
 - ``allow_share``: share of decisions allowed; ``foreign_share``: share about another
   agency's object (the audited ones).
+- ``audit_appends_per_s``: entries appended to the audit log (:mod:`stadswacht.sharing.audit`)
+  per second on SQLite (the embedded store), one entry per transaction, timed up to a signed
+  checkpoint (target >= 5,000); ``..._batched``: in batches of 100; ``..._postgres*`` the same
+  on a throw-away PostgreSQL with fsync on (``--postgres``).
 """
 
 from __future__ import annotations
@@ -30,15 +34,21 @@ import argparse
 import json
 import random
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from stadswacht.api.auth import Principal
-from stadswacht.model import Role
-from stadswacht.sharing import (
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # for tests.support, when run as bench/policy.py
+    sys.path.insert(0, str(ROOT))
+
+from stadswacht.api.auth import Principal  # noqa: E402
+from stadswacht.model import Role  # noqa: E402
+from stadswacht.sharing import (  # noqa: E402
     Action,
     Agreement,
     Classification,
@@ -47,7 +57,8 @@ from stadswacht.sharing import (
     ObjectRef,
     PolicyDecisionPoint,
 )
-from stadswacht.sharing.policy import OPERATIONAL_KINDS
+from stadswacht.sharing.audit import AuditEntry, AuditLog, generate_signing_key, open_storage  # noqa: E402
+from stadswacht.sharing.policy import OPERATIONAL_KINDS  # noqa: E402
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 PURPOSES = ["public-order", "crisis-management", "traffic", "water-safety"]
@@ -142,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agreements", type=int, default=500)
     parser.add_argument("--decisions", type=int, default=300_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--audit-entries", type=int, default=20_000)
+    parser.add_argument(
+        "--postgres", action="store_true", help="also measure appends on a throw-away PostgreSQL"
+    )
     args = parser.parse_args(argv)
 
     rng = random.Random(args.seed)
@@ -194,12 +209,78 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     # --- audit appends -------------------------------------------------------------------
-    # TO BE EXTENDED BY THE LEAD: the audit-log append rate (``audit_appends_per_s``) is
-    # measured here with the audit log of :mod:`stadswacht.sharing.audit`. No figure is
-    # reported for it until that measurement exists.
-
+    result.update(audit_appends(args.audit_entries, postgres=args.postgres))
     print(json.dumps(result))
     return 0
+
+
+def _entries(n: int) -> list[AuditEntry]:
+    """Audit entries like those the routes write: a user of one agency reading another's."""
+    now = datetime.now(UTC)
+    return [
+        AuditEntry(
+            time=now,
+            actor=f"user{i % 97}",
+            actor_agency=f"agency-{i % 50:02d}",
+            action="read",
+            object_kind="detection",
+            object_id=f"gunshot-{i}",
+            owner_agency=f"agency-{(i + 7) % 50:02d}",
+            purpose="public-order",
+            outcome="allow",
+            reason="agreement",
+            details={"basis": f"a{i % 500}", "withheld": ["evidence"]},
+        )
+        for i in range(n)
+    ]
+
+
+def _rate(url: str, entries: list[AuditEntry], batch: int) -> float:
+    log = AuditLog(open_storage(url), generate_signing_key(), "bench.local/audit")
+    try:
+        started = time.perf_counter()
+        if batch == 1:
+            for e in entries:
+                log.append(e)
+        else:
+            for i in range(0, len(entries), batch):
+                log.append_many(entries[i : i + batch])
+        log.checkpoint()  # syncs what was appended, then signs
+        return len(entries) / (time.perf_counter() - started)
+    finally:
+        log.close()
+
+
+def audit_appends(n: int, *, postgres: bool) -> dict[str, Any]:
+    """Entries appended per second to the audit log: one entry per transaction (a single
+    audited read) and in batches of 100 (a list the routes audit in one go), on the embedded
+    SQLite store and, with ``--postgres``, on a throw-away PostgreSQL (fsync on)."""
+    out: dict[str, Any] = {"audit_entries": n}
+    entries = _entries(n)
+    with tempfile.TemporaryDirectory(prefix="stadswacht-auditbench-") as tmp:
+        url = f"sqlite:///{tmp}/audit.db"
+        out["audit_appends_per_s"] = round(_rate(url, entries, 1))
+        out["audit_appends_per_s_batched"] = round(
+            _rate(f"sqlite:///{tmp}/audit2.db", entries, 100)
+        )
+    print(
+        f"audit log on SQLite: {out['audit_appends_per_s']:,} entries/s one by one, "
+        f"{out['audit_appends_per_s_batched']:,}/s in batches of 100",
+        file=sys.stderr,
+    )
+    if postgres:
+        from tests.support.postgres import postgres_server
+
+        with postgres_server(durable=True) as server:
+            pg = server.create_database("stadswacht_auditbench")
+            out["audit_appends_per_s_postgres"] = round(_rate(pg, entries[: n // 4], 1))
+            out["audit_appends_per_s_postgres_batched"] = round(_rate(pg, entries, 100))
+        print(
+            f"audit log on PostgreSQL: {out['audit_appends_per_s_postgres']:,}/s one by one, "
+            f"{out['audit_appends_per_s_postgres_batched']:,}/s in batches of 100",
+            file=sys.stderr,
+        )
+    return out
 
 
 if __name__ == "__main__":
