@@ -4,7 +4,7 @@ arrivals, the whole detector in a living-lab-like scene, solve time, and the imp
 Run from the repository root::
 
     .venv/bin/python bench/gunshot.py                 # 1,000 shots per part, ~1.5 minutes
-                                                      # + the classifier, ~15-25 minutes
+                                                      # + the classifier: ~25 minutes on 2 cores
     .venv/bin/python bench/gunshot.py --shots 200     # a smoke run
     .venv/bin/python bench/gunshot.py --audio DIR     # default ../shared/data/audio
 
