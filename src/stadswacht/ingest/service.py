@@ -14,7 +14,9 @@ order, each with its reason code:
 8. ``replay``: the sequence number was already used (an identical copy within the duplicate
    window is an idempotent ``duplicate`` instead, neither stored again nor rejected).
 
-Rejected readings go to the dead-letter store with their reason; the rest of a batch is stored
+Rejected readings go to the dead-letter store with their reason and the ``source`` that sent
+them (client address, broker) as a keyed pseudonym (:mod:`stadswacht.privacy.pseudonym`), never
+the raw identifier; the rest of a batch is stored
 in one transaction and then published on the bus. One bad reading never sinks the others.
 :meth:`Ingestor.ingest_many` does the same for many messages (each with its own MQTT topic) in
 one transaction, so a transport that acknowledges after commit can batch small messages.
@@ -46,6 +48,7 @@ from stadswacht.ingest.registry import DeviceRegistry
 from stadswacht.model import DeadLetter, DeviceKind, StoredReading
 from stadswacht.model.reading import READING_KINDS, parse_time_ns
 from stadswacht.model.signing import verify_bytes, verify_canonical
+from stadswacht.privacy.pseudonym import Pseudonymiser, pseudonymiser_from_settings
 from stadswacht.store.base import Store
 
 __all__ = ["BatchResult", "Ingestor", "Rejection", "parse_body"]
@@ -147,6 +150,7 @@ class Ingestor:
         registry: DeviceRegistry | None = None,
         clock: Callable[[], float] = time.time,
         on_result: Callable[[BatchResult, Transport], None] | None = None,
+        pseudonymiser: Pseudonymiser | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
@@ -155,6 +159,8 @@ class Ingestor:
         self.clock = clock
         self.on_result = on_result
         self.rates = TokenBuckets(settings.device_rate_per_s, settings.device_rate_burst)
+        self.pseudonymiser = pseudonymiser or pseudonymiser_from_settings(settings, "source")
+        """Turns a message's ``source`` into the pseudonym its dead letters keep."""
 
     # --- entry points ----------------------------------------------------------------------
     def ingest(
@@ -186,8 +192,12 @@ class Ingestor:
         repeated in a later message is a duplicate or a replay, as it would be then), but all
         accepted readings and dead letters go to the store in one commit and to the bus in one
         publish. Returns one :class:`BatchResult` per message, in order.
+
+        ``source`` (an HTTP client's address, the MQTT broker) is pseudonymised here, before
+        anything is kept: dead letters store only its pseudonym.
         """
         started = time.perf_counter()
+        source = self.pseudonymiser(source)
         now_us = int(self.clock() * 1_000_000)
         results: list[BatchResult] = []
         candidates: list[_Candidate] = []
