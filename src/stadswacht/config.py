@@ -87,6 +87,25 @@ class Settings(BaseSettings):
     fusion_sops_file: Path | None = None
     """Standard operating procedures per incident kind (YAML); default: the built-in ones."""
 
+    pseudonym_key_file: Path | None = None
+    """The HMAC key for pseudonyms (client addresses, later author handles), kept apart from
+    the database. Required outside development; in development ``var/pseudonym.key`` is made."""
+
+    retention_file: Path | None = None
+    """Retention per data kind (YAML, ``docs/privacy.md``); default: the built-in periods."""
+
+    retention_interval_s: float = Field(default=3600.0, gt=0)
+    """How often the retention job deletes what is past its period [s]."""
+
+    register_organisation: str | None = None
+    """The organisation named in the algorithm register (``/v1/algorithms``)."""
+
+    register_contact: str | None = None
+    """Contact for questions about the algorithms (an address, no person's name needed)."""
+
+    register_source_base: str | None = None
+    """Where the source code is published (links in the register)."""
+
     thresholds_file: Path | None = None
     """Warning thresholds (YAML, see :func:`stadswacht.detect.hazard.thresholds.read_thresholds`):
     which gauge or weather station warns at which levels. The living lab adds its scenario's."""

@@ -7,11 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from starlette.routing import Mount
 
 from stadswacht.api import create_app
 from stadswacht.api.auth import create_user
-from stadswacht.api.routes import algorithms
 from stadswacht.model import Role
 from stadswacht.pipeline import Platform
 from stadswacht.privacy.register import REQUIRED_FIELDS
@@ -22,14 +20,7 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 def client(platform: Platform) -> Iterator[TestClient]:
     create_user(platform.store, "olga", PASSWORD, "municipality", Role.OPERATOR)
-    app = create_app(platform=platform)
-    if not any(getattr(r, "path", None) == "/v1/algorithms" for r in app.routes):
-        # Until the app includes the router: add it before the dashboard's catch-all mount.
-        app.include_router(algorithms.router)
-        mount = next(r for r in app.router.routes if isinstance(r, Mount))
-        app.router.routes.remove(mount)
-        app.router.routes.append(mount)
-    with TestClient(app) as c:
+    with TestClient(create_app(platform=platform)) as c:
         yield c
 
 

@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 from stadswacht import __version__
 from stadswacht.api.routes import (
+    algorithms,
     areas,
     audit,
     auth,
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         detections,
         incidents,
         audit,
+        algorithms,
         zones,
         areas,
         deadletters,

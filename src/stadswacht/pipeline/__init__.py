@@ -70,6 +70,7 @@ class Platform:
     policy: PolicyDecisionPoint = field(default_factory=lambda: PolicyDecisionPoint([]))
     audit: Any = field(default=None, repr=False)
     fusion: Any = field(default=None, repr=False)
+    _retention: Any = field(default=None, repr=False)
 
     @classmethod
     def from_settings(
@@ -191,6 +192,21 @@ class Platform:
         )
         await self.alerts.start()
         await self.start_fusion()
+        self._start_retention()
+
+    def _start_retention(self) -> None:
+        """Run the retention job in this process (the one that runs the detectors)."""
+        import asyncio
+
+        from stadswacht.privacy.retention import RetentionJob, RetentionPolicy, read_retention
+
+        s = self.settings
+        policy = read_retention(s.retention_file)[0] if s.retention_file else RetentionPolicy()
+        policy.check(s.max_reading_age_s)
+        job = RetentionJob(self.store, policy)
+        self._retention = asyncio.create_task(
+            job.run_forever(s.retention_interval_s), name="retention"
+        )
 
     async def close(self) -> None:
         """Stop transports, detectors and alerts, then the bus, then the store."""
@@ -204,7 +220,11 @@ class Platform:
         self.store.close()
 
     async def stop_detectors(self) -> None:
-        """Stop the detector worker, fusion and the alert service of this process, if running."""
+        """Stop the detector worker, fusion, the alert service and the retention job of this
+        process, if running."""
+        if self._retention is not None:
+            task, self._retention = self._retention, None
+            task.cancel()
         if self.fusion is not None:
             fusion, self.fusion = self.fusion, None
             await fusion.stop()
