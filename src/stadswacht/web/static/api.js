@@ -36,7 +36,9 @@ export async function get(path, params = {}) {
   if (!s) throw new Unauthorized("not logged in");
   const url = new URL(`${CONFIG.apiBase}${path}`, location.href);
   for (const [k, v] of Object.entries(params)) if (v != null) url.searchParams.set(k, v);
-  const r = await fetch(url, { headers: { Authorization: `Bearer ${s.token}` } });
+  const headers = { Authorization: `Bearer ${s.token}` };
+  if (CONFIG.purpose) headers["X-Purpose"] = CONFIG.purpose; // sharing agreements name it
+  const r = await fetch(url, { headers });
   if (r.status === 401) {
     logout();
     throw new Unauthorized("session expired");
@@ -50,5 +52,6 @@ export function streamUrl(path = "/v1/stream/readings") {
   const s = session();
   const url = new URL(`${CONFIG.apiBase}${path}`, location.href);
   url.searchParams.set("access_token", s ? s.token : "");
+  if (CONFIG.purpose) url.searchParams.set("purpose", CONFIG.purpose);
   return url.href;
 }

@@ -3,6 +3,7 @@ import * as api from "./api.js";
 import { CONFIG } from "./config.js";
 import { Detections } from "./detections.js";
 import { Feed } from "./feed.js";
+import { Incidents } from "./incidents.js";
 import { el, formatAgo, formatClock, formatValues } from "./format.js";
 import { lang, setLang, t, translatePage } from "./i18n.js";
 import { loadMapLibrary, SensorMap } from "./map.js";
@@ -26,6 +27,7 @@ const state = {
   map: null,
   feed: null,
   detections: null,
+  incidents: null,
   stream: null,
   timers: [],
 };
@@ -100,6 +102,20 @@ async function start() {
     device: (id) => state.devices[state.index.get(id)],
   });
   state.detections.open();
+  // --- incidents (issue #7): list, detail, actions; evidence opens in the detections panel ---
+  state.incidents = new Incidents({
+    list: $("incidents"),
+    details: $("incident"),
+    map: state.map,
+    purpose: CONFIG.purpose ?? null,
+    areaName: (id) => state.zones.features.find((f) => f.id === id)?.properties?.name ?? id,
+    selectDetection: (id) => {
+      if (!state.detections?.byId.has(id)) return false;
+      state.detections.select(id, true);
+      return true;
+    },
+  });
+  state.incidents.open();
   pollZones();
   state.timers.push(setInterval(pollZones, CONFIG.zonesEveryMs ?? 5000));
   state.timers.push(setInterval(redraw, CONFIG.renderEveryMs), setInterval(tick, 1000));
@@ -112,6 +128,8 @@ function stop() {
   state.stream = null;
   state.detections?.close();
   state.detections = null;
+  state.incidents?.close();
+  state.incidents = null;
 }
 
 function mapMessage(text) {
@@ -435,6 +453,8 @@ function switchLang(code) {
   if (state.zoneStates.length) state.map?.setZoneStates(state.zoneStates, zoneLabel);
   state.detections?.render();
   state.detections?.renderDetails();
+  state.incidents?.render();
+  state.incidents?.renderDetails();
   renderZone();
 }
 
@@ -461,6 +481,7 @@ function boot() {
   $("detection-close").onclick = () => {
     state.detections?.select(null, false);
   };
+  $("incident-close").onclick = () => state.incidents?.select(null, false);
   $("search").addEventListener("input", onSearch);
   $("search").addEventListener("keydown", (e) => {
     if (e.key === "Enter") $("search-results").querySelector("button")?.click();

@@ -14,4 +14,7 @@ export const CONFIG = {
   feedRows: 200,
   // Default language ("en" or "nl"); null: follow the browser.
   lang: null,
+  // The purpose this control room states (X-Purpose) to see other agencies' data under their
+  // sharing agreements, e.g. "public-order"; null: only the user's own agency's data.
+  purpose: null,
 };
