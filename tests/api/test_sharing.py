@@ -90,6 +90,16 @@ def test_other_agencies_see_detections_only_under_an_agreement_redacted_and_audi
         assert client.get("/v1/devices", headers={**gert, **purpose}).json() == []
         assert client.get("/v1/devices/iz-ac-01", headers={**gert, **purpose}).status_code == 404
 
+        # Export: not for an operator; an analyst of the police gets their own, and the
+        # municipality's analyst nothing (the agreement allows no export).
+        create_user(platform.store, "pam", PASSWORD, "police", Role.ANALYST)
+        pam = login(client, "pam")
+        assert client.get("/v1/export/detections", headers=police).status_code == 403
+        out = client.get("/v1/export/detections", headers=pam)
+        assert out.headers["content-type"] == "application/x-ndjson"
+        assert [json.loads(x)["id"] for x in out.text.splitlines()] == ["gunshot-1"]
+        assert client.get("/v1/export/detections", headers={**ans, **purpose}).text == ""
+
         # The live stream asks the policy per message.
         got: list[dict[str, Any]] = []
         ready = threading.Event()

@@ -7,15 +7,18 @@ about another agency's detection is written to the audit log (:mod:`stadswacht.a
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from stadswacht.api.deps import CurrentUser, PlatformDep, epoch_us
 from stadswacht.api.policy import gate
+from stadswacht.errors import PermissionDenied
 from stadswacht.sharing.model import Action, ObjectKind
+from stadswacht.sharing.policy import role_allows
 from stadswacht.store.base import DetectionQuery
 
 router = APIRouter(tags=["detections"])
@@ -97,3 +100,38 @@ async def detections_geojson(
             if d.get("position") is not None
         ],
     }
+
+
+@router.get("/v1/export/detections")
+async def export_detections(
+    request: Request,
+    user: CurrentUser,
+    platform: PlatformDep,
+    kind: str | None = None,
+    since: Annotated[datetime | None, Query(description="From this time (RFC 3339)")] = None,
+    until: Annotated[datetime | None, Query(description="Before this time (RFC 3339)")] = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+) -> Response:
+    """Detections as a JSON Lines download, for roles that may export (analysts, supervisors,
+    information managers). Another agency's detections come only under an agreement that
+    allows export, redacted as for reading; every exported object of another agency is on the
+    audit log."""
+    if not role_allows(user.role, ObjectKind.DETECTION, Action.EXPORT):
+        raise PermissionDenied(f"a user with role {user.role.value} may not export detections")
+    g = gate(request, user)
+    q = DetectionQuery(
+        kind=kind,
+        since_us=epoch_us(since),
+        until_us=epoch_us(until),
+        agencies=g.agencies(ObjectKind.DETECTION),
+        limit=limit,
+    )
+    found = await anyio.to_thread.run_sync(platform.store.list_detections, q)
+    docs = g.filter(Action.EXPORT, ObjectKind.DETECTION, (d.model_dump(mode="json") for d in found))
+    body = "".join(json.dumps(d, separators=(",", ":")) + "\n" for d in docs)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Response(
+        body,
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": f'attachment; filename="detections-{stamp}.jsonl"'},
+    )
