@@ -9,4 +9,52 @@ out of sample with its parameters chosen on a validation period before the test 
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from stadswacht.forecast.hotspots.grid import DEFAULT_CELL, Grid, grid_over, read_polygon
+from stadswacht.forecast.hotspots.incidents import (
+    EPOCH,
+    PERSON_FIELDS,
+    Incidents,
+    day_number,
+    read_incidents,
+)
+from stadswacht.forecast.hotspots.models import (
+    DEFAULT_LEVEL_DAYS,
+    DEFAULT_NAIVE,
+    DEFAULT_NEAR_REPEAT,
+    DEFAULT_PROSPECTIVE,
+    DEFAULT_RETROSPECTIVE,
+    count_raster,
+    expected_daily_count,
+    naive_count,
+    near_repeat_smoothed,
+    prospective_hotspot,
+    retrospective_kde,
+)
+from stadswacht.forecast.hotspots.sepp import DEFAULT_SEPP, SeppParams, fit_sepp, sepp
+
+__all__ = [
+    "DEFAULT_CELL",
+    "DEFAULT_LEVEL_DAYS",
+    "DEFAULT_NAIVE",
+    "DEFAULT_NEAR_REPEAT",
+    "DEFAULT_PROSPECTIVE",
+    "DEFAULT_RETROSPECTIVE",
+    "DEFAULT_SEPP",
+    "EPOCH",
+    "PERSON_FIELDS",
+    "Grid",
+    "Incidents",
+    "SeppParams",
+    "count_raster",
+    "day_number",
+    "expected_daily_count",
+    "fit_sepp",
+    "grid_over",
+    "naive_count",
+    "near_repeat_smoothed",
+    "prospective_hotspot",
+    "read_incidents",
+    "read_polygon",
+    "retrospective_kde",
+    "sepp",
+]
