@@ -56,8 +56,8 @@ def _config_with_purpose() -> str:
     """The deployment's config.js with the purpose its operators state (the file is the
     deployment's to replace)."""
     text = (WEB_DIR / "config.js").read_text(encoding="utf-8")
-    head = "export const CONFIG = {"
-    return text.replace(head, f'{head}\n  purpose: "{PURPOSE}",')
+    assert "  purpose: null," in text
+    return text.replace("  purpose: null,", f'  purpose: "{PURPOSE}",')
 
 
 def _open(browser: Any, url: str, name: str) -> tuple[Any, list[str]]:
