@@ -32,9 +32,7 @@ AGENCIES = ("police", "municipality")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A platform with a device, a detection and a user per agency, served in-process."""
     tmp = tmp_path_factory.mktemp("schemathesis")
-    platform = Platform.from_settings(
-        Settings(env="test", database_url=f"sqlite:///{tmp}/st.db")
-    )
+    platform = Platform.from_settings(Settings(env="test", database_url=f"sqlite:///{tmp}/st.db"))
     now = datetime.now(UTC)
     for i, agency in enumerate(AGENCIES):
         platform.registry.register(
