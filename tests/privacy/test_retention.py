@@ -136,7 +136,7 @@ def test_a_yaml_file_overrides_the_defaults(tmp_path: Path) -> None:
     ("doc", "message"),
     [
         ({"readings": {"smell": 3}}, "unknown reading kind"),
-        ({"incidents": 30}, "unknown data kind"),
+        ({"websignal_posts": 30}, "unknown data kind"),
         ({"dead_letters": 0}, "positive number of days"),
         ({"detections": "a year"}, "number of days"),
         ([1, 2], "mapping"),

@@ -673,3 +673,19 @@ def test_purge_dead_letters_detections_and_alerts_before_a_time(store: Store) ->
     assert store.purge_alerts(T0_US) == len(before)
     left = {a.identifier for a in store.list_alerts(limit=100_000)}
     assert "purge-new" in left and not left & before
+
+
+def test_purge_incidents_takes_only_closed_ones_past_the_cutoff(istore: Store) -> None:
+    istore.fuse_incident("old-open", 0, lambda _a, _c: _incident("inc-oo", last_us=1_000))
+    istore.fuse_incident(
+        "old-closed", 0, lambda _a, _c: _incident("inc-oc", last_us=1_000, status="resolved")
+    )
+    istore.fuse_incident(
+        "new-closed", 0, lambda _a, _c: _incident("inc-nc", last_us=9_000, status="false_alarm")
+    )
+    assert istore.purge_incidents(5_000) == 1
+    assert istore.incident_of("old-closed") is None  # its evidence link went with it
+    with pytest.raises(NotFound):
+        istore.get_incident("inc-oc")
+    assert istore.get_incident("inc-oo").open and istore.get_incident("inc-nc").id == "inc-nc"
+    assert istore.purge_incidents(5_000) == 0

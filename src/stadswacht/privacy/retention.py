@@ -26,6 +26,8 @@ detections                  365   what the platform found and warned about, for 
 CAP alerts                  1826  public warnings are public record: five years, to account for
                                   a warning (or its absence) and measure warning skill. Longer
                                   keeping is for the archive (Archiefwet), by export.
+closed incidents            1826  what was done about an event, by whom and why (the timeline):
+                                  five years, as for alerts. Open incidents are never deleted.
 =========================== ===== ==============================================================
 
 A reading must be kept longer than ``max_reading_age_s`` (7 days by default): until then a
@@ -98,6 +100,8 @@ class RetentionPolicy:
     dead_letters: float = 14
     detections: float = 365
     alerts: float = 1826
+    incidents: float = 1826
+    """Closed incidents (resolved, false alarm), by their last activity."""
 
     def __post_init__(self) -> None:
         periods = {f"readings.{k}": v for k, v in self.readings.items()}
@@ -106,6 +110,7 @@ class RetentionPolicy:
             dead_letters=self.dead_letters,
             detections=self.detections,
             alerts=self.alerts,
+            incidents=self.incidents,
         )
         for name, days in periods.items():
             if isinstance(days, bool) or not isinstance(days, int | float):
@@ -128,7 +133,7 @@ class RetentionPolicy:
     def cutoffs(self, now_s: float) -> dict[str, int]:
         """For each data kind, the time before which its records go [µs since the epoch]:
         ``readings.<kind>`` for every reading kind, ``dead_letters``, ``detections``,
-        ``alerts``."""
+        ``alerts``, ``incidents``."""
 
         def before(days: float) -> int:
             return int((now_s - days * DAY_S) * 1_000_000)
@@ -137,6 +142,7 @@ class RetentionPolicy:
         out["dead_letters"] = before(self.dead_letters)
         out["detections"] = before(self.detections)
         out["alerts"] = before(self.alerts)
+        out["incidents"] = before(self.incidents)
         return out
 
     def check(self, max_reading_age_s: float) -> None:
@@ -163,11 +169,12 @@ class RetentionPolicy:
             {"data": "dead_letters", "days": self.dead_letters},
             {"data": "detections", "days": self.detections},
             {"data": "alerts", "days": self.alerts},
+            {"data": "incidents", "days": self.incidents},
         ]
         return rows
 
 
-_TOP = {"readings", "dead_letters", "detections", "alerts"}
+_TOP = {"readings", "dead_letters", "detections", "alerts", "incidents"}
 
 
 def policy_from_dict(doc: Any, where: str = "retention") -> RetentionPolicy:
@@ -199,7 +206,7 @@ def policy_from_dict(doc: Any, where: str = "retention") -> RetentionPolicy:
             readings = {k: v for k, v in readings.items() if k in readings_doc}
         else:
             readings[kind] = days
-    fields = {k: doc[k] for k in ("dead_letters", "detections", "alerts") if k in doc}
+    fields = {k: doc[k] for k in ("dead_letters", "detections", "alerts", "incidents") if k in doc}
     try:
         return RetentionPolicy(readings=readings, readings_default=readings_default, **fields)
     except ConfigurationError as exc:
@@ -262,6 +269,8 @@ class RetentionJob:
                 n = self.store.purge_dead_letters(before_us)
             elif name == "detections":
                 n = self.store.purge_detections(before_us)
+            elif name == "incidents":
+                n = self.store.purge_incidents(before_us)
             else:
                 n = self.store.purge_alerts(before_us)
             deleted[name] = n

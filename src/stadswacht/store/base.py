@@ -354,6 +354,11 @@ class Store(ABC):
     def purge_alerts(self, before_us: int) -> int:
         """Delete CAP alerts sent before ``before_us`` [µs]; return how many went."""
 
+    @abstractmethod
+    def purge_incidents(self, before_us: int) -> int:
+        """Delete closed incidents whose last activity is before ``before_us`` [µs], with
+        their evidence links; open incidents are never deleted. Return how many went."""
+
 
 # --- incidents (fusion, #7): the records the methods above take and give ---------------------
 @dataclass(frozen=True, slots=True)

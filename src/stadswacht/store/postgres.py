@@ -683,6 +683,16 @@ class PostgresStore(Store):
     def purge_alerts(self, before_us: int) -> int:
         return self._purge("cap_alerts", "sent_us < %s", (before_us,))
 
+    def purge_incidents(self, before_us: int) -> int:
+        closed = "SELECT id FROM incidents WHERE NOT is_open AND last_us < %s"
+        with self._connection("purge incidents") as conn:
+            conn.execute(
+                f"DELETE FROM incident_evidence WHERE incident IN ({closed})",  # noqa: S608
+                (before_us,),
+            )
+            cur = conn.execute(f"DELETE FROM incidents WHERE id IN ({closed})", (before_us,))  # noqa: S608
+            return cur.rowcount
+
     def _purge(self, table: str, where: str, params: tuple[Any, ...]) -> int:
         # Batches of purge_batch rows, one transaction each, found by ctid (a TID scan), so
         # a large purge holds its row locks briefly and never the whole table.

@@ -598,6 +598,19 @@ class SQLiteStore(Store):
     def purge_alerts(self, before_us: int) -> int:
         return self._purge("cap_alerts", "sent_us < ?", (before_us,))
 
+    def purge_incidents(self, before_us: int) -> int:
+        closed = "SELECT id FROM incidents WHERE is_open = 0 AND last_us < ?"
+        try:
+            with self._write() as c:
+                c.execute(
+                    f"DELETE FROM incident_evidence WHERE incident IN ({closed})",  # noqa: S608
+                    (before_us,),
+                )
+                n = c.execute(f"DELETE FROM incidents WHERE id IN ({closed})", (before_us,))  # noqa: S608
+                return n.rowcount
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot purge incidents: {exc}") from exc
+
     def _purge(self, table: str, where: str, params: tuple[Any, ...]) -> int:
         # Batches of purge_batch rows, one transaction each: ingest waits at most one batch.
         sql = (
