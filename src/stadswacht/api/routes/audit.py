@@ -55,8 +55,10 @@ async def get_checkpoint(_: CurrentUser, platform: PlatformDep) -> dict[str, Any
 async def get_inclusion_proof(
     _: CurrentUser,
     platform: PlatformDep,
-    index: Annotated[int, Query(ge=0, description="The entry's index")],
-    size: Annotated[int, Query(ge=1, description="The tree size of a checkpoint you hold")],
+    index: Annotated[int, Query(ge=0, le=2**63 - 1, description="The entry's index")],
+    size: Annotated[
+        int, Query(ge=1, le=2**63 - 1, description="The tree size of a checkpoint you hold")
+    ],
 ) -> dict[str, Any]:
     """The audit path of entry ``index`` in the tree of ``size`` entries (RFC 9162 2.1.3)."""
     log = _log(platform)
@@ -71,8 +73,8 @@ async def get_inclusion_proof(
 async def get_consistency_proof(
     _: CurrentUser,
     platform: PlatformDep,
-    first: Annotated[int, Query(ge=0, description="The smaller tree size")],
-    second: Annotated[int, Query(ge=0, description="The larger tree size")],
+    first: Annotated[int, Query(ge=0, le=2**63 - 1, description="The smaller tree size")],
+    second: Annotated[int, Query(ge=0, le=2**63 - 1, description="The larger tree size")],
 ) -> dict[str, Any]:
     """The proof that the tree of ``first`` entries is a prefix of that of ``second``
     (RFC 9162 2.1.4)."""
@@ -88,8 +90,10 @@ async def get_consistency_proof(
 async def get_entries(
     user: CurrentUser,
     platform: PlatformDep,
-    start: Annotated[int, Query(ge=0)] = 0,
-    end: Annotated[int | None, Query(ge=0, description="Stop before (default: +1000)")] = None,
+    start: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    end: Annotated[
+        int | None, Query(ge=0, le=2**63 - 1, description="Stop before (default: +1000)")
+    ] = None,
 ) -> list[dict[str, Any]]:
     """Entries ``start`` to ``end`` (at most 10,000), auditors and administrators only.
 

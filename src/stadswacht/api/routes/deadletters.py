@@ -28,7 +28,7 @@ async def list_dead_letters(
     platform: PlatformDep,
     device: str | None = None,
     reason: str | None = None,
-    after_id: Annotated[int, Query(ge=0)] = 0,
+    after_id: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> DeadLetterPage:
     """Rejected readings. Integrators see those naming their agency's devices; administrators

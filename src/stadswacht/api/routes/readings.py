@@ -122,7 +122,7 @@ async def query_readings(
     area: str | None = None,
     since: Annotated[datetime | None, Query(description="From this time (RFC 3339)")] = None,
     until: Annotated[datetime | None, Query(description="Before this time (RFC 3339)")] = None,
-    after_id: Annotated[int, Query(ge=0)] = 0,
+    after_id: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> ReadingPage:
     """Readings the caller may see, filtered, in arrival order: their agency's, and other
