@@ -9,6 +9,15 @@ out of sample with its parameters chosen on a validation period before the test 
 
 from __future__ import annotations
 
+from stadswacht.forecast.hotspots.backtest import (
+    BacktestResult,
+    ModelScores,
+    backtest,
+    choose_parameters,
+    grid_shift_sensitivity,
+)
+from stadswacht.forecast.hotspots.bias import Exposure, exposure_ratio, read_areas
+from stadswacht.forecast.hotspots.feedback import FeedbackResult, simulate_feedback
 from stadswacht.forecast.hotspots.grid import DEFAULT_CELL, Grid, grid_over, read_polygon
 from stadswacht.forecast.hotspots.incidents import (
     EPOCH,
@@ -42,19 +51,29 @@ __all__ = [
     "DEFAULT_SEPP",
     "EPOCH",
     "PERSON_FIELDS",
+    "BacktestResult",
+    "Exposure",
+    "FeedbackResult",
     "Grid",
     "Incidents",
+    "ModelScores",
     "SeppParams",
+    "backtest",
+    "choose_parameters",
     "count_raster",
     "day_number",
     "expected_daily_count",
+    "exposure_ratio",
     "fit_sepp",
     "grid_over",
+    "grid_shift_sensitivity",
     "naive_count",
     "near_repeat_smoothed",
     "prospective_hotspot",
+    "read_areas",
     "read_incidents",
     "read_polygon",
     "retrospective_kde",
     "sepp",
+    "simulate_feedback",
 ]
