@@ -24,6 +24,7 @@ from stadswacht.store.base import (
     ExistingReading,
     FuseDecision,
     IncidentQuery,
+    StoredForecastRun,
     StoredIncident,
 )
 from tests.store.factories import (
@@ -689,3 +690,54 @@ def test_purge_incidents_takes_only_closed_ones_past_the_cutoff(istore: Store) -
         istore.get_incident("inc-oc")
     assert istore.get_incident("inc-oo").open and istore.get_incident("inc-nc").id == "inc-nc"
     assert istore.purge_incidents(5_000) == 0
+
+
+# --- forecast runs (hotspots, #8) --------------------------------------------------------------
+@pytest.fixture
+def fstore(backend: Any, store: Store) -> Store:
+    """The store with no forecast runs (the PostgreSQL contract database is shared)."""
+    if backend.name == "postgresql":
+        import psycopg
+
+        with psycopg.connect(backend.url, autocommit=True) as conn:
+            conn.execute("TRUNCATE forecast_runs")
+    return store
+
+
+def _run(
+    id: str, *, agency: str = "police", model: str = "naive_count", day: str = "2026-11-20",
+    created_us: int = 1_000,
+) -> StoredForecastRun:  # fmt: skip
+    doc = json.dumps({"id": id, "agency": agency, "model": model, "cells": [{"cell": 3}]})
+    return StoredForecastRun(id, model, agency, day, created_us, doc)
+
+
+def test_forecast_runs_round_trip_and_are_never_replaced(fstore: Store) -> None:
+    run = _run("r1")
+    fstore.put_forecast_run(run)
+    assert fstore.get_forecast_run("r1") == run
+    with pytest.raises(AlreadyExists, match="r1"):
+        fstore.put_forecast_run(_run("r1", agency="municipality"))
+    assert fstore.get_forecast_run("r1").agency == "police"
+    with pytest.raises(NotFound, match="nope"):
+        fstore.get_forecast_run("nope")
+
+
+def test_forecast_runs_list_newest_first_by_day_then_made_and_filter(fstore: Store) -> None:
+    fstore.put_forecast_run(_run("old-day", day="2026-11-19", created_us=9_000))
+    fstore.put_forecast_run(_run("early", created_us=1_000))
+    fstore.put_forecast_run(_run("late", created_us=2_000))
+    fstore.put_forecast_run(_run("kde", model="retrospective_kde", created_us=3_000))
+    fstore.put_forecast_run(_run("gem", agency="municipality", day="2026-11-21"))
+    ids = [r.id for r in fstore.list_forecast_runs()]
+    assert ids == ["gem", "kde", "late", "early", "old-day"]
+    police = frozenset({"police"})
+    assert [r.id for r in fstore.list_forecast_runs(agencies=police, model="naive_count")] == [
+        "late", "early", "old-day",
+    ]  # fmt: skip
+    assert [r.id for r in fstore.list_forecast_runs(agencies=police, limit=1)] == ["kde"]
+    assert fstore.list_forecast_runs(agencies=frozenset()) == []
+    latest = fstore.latest_forecast_run(agency="police", model="naive_count")
+    assert latest is not None and latest.id == "late"
+    assert fstore.latest_forecast_run(agency="water-board") is None
+    assert fstore.latest_forecast_run().id == "gem"  # type: ignore[union-attr]

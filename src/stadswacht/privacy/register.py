@@ -570,6 +570,135 @@ def _water_forecast() -> dict[str, Any]:
     )
 
 
+_HOTSPOT_MODELS: tuple[tuple[str, str, str, str, str], ...] = (
+    # (model, name, what it computes, citation, type)
+    (
+        "naive_count",
+        "Crime hotspots: naive long-run count",
+        "each cell's share of all past incidents (the baseline every other model must beat)",
+        "the baseline of open_cp (QuantCrimAtLeeds/PredictCode) and most hotspot evaluations",
+        "Rule-based (counting)",
+    ),
+    (
+        "retrospective_kde",
+        "Crime hotspots: retrospective kernel density",
+        "a Gaussian kernel density of the last year's incidents (300 m)",
+        "Chainey, Tompson & Uhlig (2008), Security Journal 21, 4-28",
+        "Statistical model (kernel density)",
+    ),
+    (
+        "prospective_hotspot",
+        "Crime hotspots: prospective hotspotting",
+        "incidents of the last eight weeks within 400 m, weighted down with distance and age",
+        "Bowers, Johnson & Pease (2004), British Journal of Criminology 44(5), 641-658",
+        "Statistical model (space-time weighting)",
+    ),
+    (
+        "near_repeat_smoothed",
+        "Crime hotspots: decayed smoothed count with near-repeat boost",
+        "a time-decayed (one-year half-life), 150 m Gaussian-smoothed count, with an optional "
+        "short-term boost near incidents of the last two weeks",
+        "Chainey, Tompson & Uhlig (2008); Townsley, Homel & Chaseling (2003); Johnson et al. "
+        "(2007)",
+        "Statistical model (kernel density with decay)",
+    ),
+    (
+        "count_mixture",
+        "Crime hotspots: count mixture",
+        "a mixture of each cell's all-history count, a one-year half-life count and its "
+        "neighbourhood's smoothed count",
+        "Mohler (2014), International Journal of Forecasting 30(3), 491-497; Clayton & Kaldor "
+        "(1987), Biometrics 43(3), 671-681",
+        "Statistical model (mixture of counts)",
+    ),
+    (
+        "sepp",
+        "Crime hotspots: self-exciting point process",
+        "a per-cell background rate plus what recent incidents trigger nearby, fitted by "
+        "expectation-maximisation on the last year",
+        "Mohler et al. (2011), JASA 106(493), 100-108; Mohler et al. (2015), JASA 110(512), "
+        "1399-1411",
+        "Statistical model (self-exciting point process, fitted to history)",
+    ),
+)
+
+
+def _hotspot(model: str, name: str, what: str, citation: str, kind: str) -> dict[str, Any]:
+    cmd = ".venv/bin/python bench/hotspots.py"
+    return dict(
+        id=f"crime-hotspots-{model.replace('_', '-')}",
+        name=name,
+        short_description=(
+            f"Forecasts the expected number of incidents per 150 m grid cell for one day from "
+            f"{what}. About places and times only, never about persons."
+        ),
+        status="in development",
+        publication_category=(
+            "Impactful algorithm (impactvol algoritme): it can steer where police are present. "
+            "Place-based, so not the prohibited person-based risk assessment of EU AI Act art. "
+            "5(1)(d); whether it is high-risk (Annex III, 6) is to be assessed by the deploying "
+            "organisation."
+        ),
+        goal_and_impact=(
+            "Goal: an aid for planning patrols and prevention by place. Impact: areas flagged "
+            "more often get more police presence; where crime is recorded unevenly this can "
+            "over-police some neighbourhoods, and more presence records more crime (a feedback "
+            "loop)."
+        ),
+        considerations=(
+            f"Method: {citation}. Chosen against the naive count and the other hotspot models "
+            "in one out-of-sample backtest; parameters chosen on a validation period before "
+            "the test period. See docs/model-cards/hotspots.md."
+        ),
+        human_intervention=(
+            "A forecast is advice to a planner, never a decision; it triggers nothing. Each "
+            "cell shows why it is high (long-run, recent, near-repeat). Runs are made by named "
+            "people or jobs and kept."
+        ),
+        risk_management=(
+            "Out-of-sample backtests against the naive baseline, a reporting-bias audit "
+            "(exposure per area) and a feedback-loop simulation (bench/hotspots.py, "
+            "src/stadswacht/forecast/hotspots/bias.py, feedback.py). Person-level columns are "
+            "refused on input. Runs are TLP:AMBER, shared only under an agreement."
+        ),
+        legal_basis=(
+            "Politiewet 2012 art. 3 (police task); to be established and confirmed by the "
+            "deploying organisation before use."
+        ),
+        impact_assessment=(
+            "DPIA: to be carried out by the deploying organisation before use (incident "
+            "records can relate to persons even when the forecast does not). IAMA (human "
+            "rights and algorithms impact assessment): required before use; not yet done."
+        ),
+        data_sources=(
+            "Geocoded incident records: kind, time and place only (public open-data extracts "
+            "for development: Chicago, San Francisco, Vancouver and others); a study-area "
+            "polygon. Never data about persons."
+        ),
+        technical_operation=(
+            f"Model {model} (src/stadswacht/forecast/hotspots/): {what}, scaled to the recent "
+            "mean daily count. Every run is stored with the SHA-256 of its inputs, its "
+            "parameters, who ran it and the agency that owns it."
+        ),
+        algorithm_type=kind,
+        performance=(),
+        performance_note=(
+            f"No figure published in README.md yet: not measured yet. The backtest that will "
+            f"measure it is `{cmd}`."
+        ),
+        monitoring=(
+            "Every forecast run is kept (inputs hash, parameters, who, when); hit rate and "
+            "predictive accuracy index against what was recorded, and the bias audit, per "
+            "period."
+        ),
+        source_code="src/stadswacht/forecast/hotspots/, docs/model-cards/hotspots.md",
+    )
+
+
+def _hotspot_entries() -> list[dict[str, Any]]:
+    return [_hotspot(*m) for m in _HOTSPOT_MODELS]
+
+
 def _planned(entry_id: str, name: str, what: str, why: str, data: str) -> dict[str, Any]:
     later = "Planned: decided before it is built, and published here before it is used."
     return dict(
@@ -604,13 +733,7 @@ def _entries() -> list[dict[str, Any]]:
         _crowd_forecast(),
         _hazard_monitor(),
         _water_forecast(),
-        _planned(
-            "crime-hotspots",
-            "Crime hotspot forecast",
-            "Would forecast where incidents are more likely, per area and time.",
-            "Goal: plan presence. Risk: feedback loops and bias against neighbourhoods.",
-            "Would use incident records aggregated per area; never data about persons.",
-        ),
+        *_hotspot_entries(),
         _planned(
             "websignal",
             "Web signals",

@@ -22,9 +22,11 @@ __all__ = [
     "IncidentQuery",
     "ReadingQuery",
     "Store",
+    "StoredForecastRun",
     "StoredIncident",
     "Where",
     "detection_where",
+    "forecast_run_where",
     "incident_where",
     "reading_where",
 ]
@@ -358,6 +360,64 @@ class Store(ABC):
     def purge_incidents(self, before_us: int) -> int:
         """Delete closed incidents whose last activity is before ``before_us`` [µs], with
         their evidence links; open incidents are never deleted. Return how many went."""
+
+    # --- forecast runs (hotspots, #8) ----------------------------------------------------------
+    # Every hotspot forecast made is kept, with its inputs' hash, parameters and who ran it
+    # (stadswacht.forecast.hotspots.runs). Newest first means: latest day forecast, then
+    # latest made.
+    @abstractmethod
+    def put_forecast_run(self, run: StoredForecastRun) -> None:
+        """Store a forecast run; raise ``AlreadyExists`` if its id is taken (runs are never
+        replaced)."""
+
+    @abstractmethod
+    def get_forecast_run(self, run_id: str) -> StoredForecastRun:
+        """The run with this id; raises :class:`~stadswacht.errors.NotFound`."""
+
+    @abstractmethod
+    def list_forecast_runs(
+        self,
+        *,
+        agencies: frozenset[str] | None = None,
+        model: str | None = None,
+        limit: int = 100,
+    ) -> list[StoredForecastRun]:
+        """Runs newest first (``day``, then ``created_us``, descending), of those agencies
+        (``None``: all) and that model (``None``: every model)."""
+
+    def latest_forecast_run(
+        self, agency: str | None = None, model: str | None = None
+    ) -> StoredForecastRun | None:
+        """The newest run (see :meth:`list_forecast_runs`) of an agency and model, if any."""
+        agencies = None if agency is None else frozenset({agency})
+        runs = self.list_forecast_runs(agencies=agencies, model=model, limit=1)
+        return runs[0] if runs else None
+
+
+# --- forecast runs (hotspots, #8) --------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class StoredForecastRun:
+    """A forecast run as the store keeps it: the columns it is found by, and the whole document.
+
+    ``doc`` is the JSON of a :class:`stadswacht.forecast.hotspots.runs.ForecastRun`, which the
+    store does not interpret. ``day`` is the ISO date forecast; ``created_us`` when the run was
+    made [µs since the Unix epoch].
+    """
+
+    id: str
+    model: str
+    agency: str
+    day: str
+    created_us: int
+    doc: str
+
+
+def forecast_run_where(
+    agencies: frozenset[str] | None, model: str | None, mark: str, *, arrays: bool = False
+) -> Where | None:
+    """The ``WHERE`` clause of a forecast-run listing; ``None`` when it cannot match anything."""
+    where = Where(mark, arrays=arrays).equal("model", model)
+    return where if where.within("agency", agencies) else None
 
 
 # --- incidents (fusion, #7): the records the methods above take and give ---------------------

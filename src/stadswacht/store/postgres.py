@@ -49,9 +49,11 @@ from stadswacht.store.base import (
     ReadingQuery,
     Store,
     StoredAlert,
+    StoredForecastRun,
     StoredIncident,
     Where,
     detection_where,
+    forecast_run_where,
     incident_where,
     reading_where,
 )
@@ -103,6 +105,10 @@ CREATE INDEX IF NOT EXISTS incidents_open ON incidents (is_open, last_us);
 CREATE INDEX IF NOT EXISTS incidents_last ON incidents (last_us);
 CREATE TABLE IF NOT EXISTS incident_evidence (
     detection text PRIMARY KEY, incident text NOT NULL REFERENCES incidents (id));
+CREATE TABLE IF NOT EXISTS forecast_runs (
+    id text PRIMARY KEY, model text NOT NULL, agency text NOT NULL, day text NOT NULL,
+    created_us bigint NOT NULL, doc json NOT NULL);
+CREATE INDEX IF NOT EXISTS forecast_runs_newest ON forecast_runs (agency, model, day, created_us);
 """
 
 _ALERT_COLUMNS = "identifier, sent_us, detection, version, msg_type, area, xml"
@@ -111,6 +117,7 @@ _INCIDENT_SELECT = (
     "SELECT id, kind, status, is_open, agency, area, first_us, last_us, version, doc::text "
     "FROM incidents"
 )
+_RUN_SELECT = "SELECT id, model, agency, day, created_us, doc::text FROM forecast_runs"
 _INCIDENT_LOCK = 0x5374_6164_7377 + 7  # pg_advisory_xact_lock key: one incident writer at a time
 
 
@@ -692,6 +699,42 @@ class PostgresStore(Store):
             )
             cur = conn.execute(f"DELETE FROM incidents WHERE id IN ({closed})", (before_us,))  # noqa: S608
             return cur.rowcount
+
+    # --- forecast runs (hotspots, #8) ----------------------------------------------------------
+    def put_forecast_run(self, run: StoredForecastRun) -> None:
+        r = run
+        with self._connection(f"store forecast run {r.id!r}") as conn:
+            try:
+                conn.execute(
+                    "INSERT INTO forecast_runs (id, model, agency, day, created_us, doc) "
+                    "VALUES (%s, %s, %s, %s, %s, %s)",
+                    (r.id, r.model, r.agency, r.day, r.created_us, r.doc),
+                )
+            except pg_errors.UniqueViolation as exc:
+                raise AlreadyExists(f"forecast run {r.id!r} exists already") from exc
+
+    def get_forecast_run(self, run_id: str) -> StoredForecastRun:
+        rows = self._read("read a forecast run", f"{_RUN_SELECT} WHERE id = %s", (run_id,))
+        if not rows:
+            raise NotFound(f"no forecast run {run_id!r}")
+        return StoredForecastRun(*rows[0])
+
+    def list_forecast_runs(
+        self,
+        *,
+        agencies: frozenset[str] | None = None,
+        model: str | None = None,
+        limit: int = 100,
+    ) -> list[StoredForecastRun]:
+        where = forecast_run_where(agencies, model, "%s", arrays=True)
+        if where is None:
+            return []
+        rows = self._read(
+            "list forecast runs",
+            f"{_RUN_SELECT} WHERE {where.sql} ORDER BY day DESC, created_us DESC, id LIMIT %s",
+            [*where.params, limit],
+        )
+        return [StoredForecastRun(*r) for r in rows]
 
     def _purge(self, table: str, where: str, params: tuple[Any, ...]) -> int:
         # Batches of purge_batch rows, one transaction each, found by ctid (a TID scan), so

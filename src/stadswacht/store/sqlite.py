@@ -26,9 +26,11 @@ from stadswacht.store.base import (
     ReadingQuery,
     Store,
     StoredAlert,
+    StoredForecastRun,
     StoredIncident,
     Where,
     detection_where,
+    forecast_run_where,
     incident_where,
     reading_where,
 )
@@ -73,10 +75,15 @@ CREATE INDEX IF NOT EXISTS incidents_open ON incidents (is_open, last_us);
 CREATE INDEX IF NOT EXISTS incidents_last ON incidents (last_us);
 CREATE TABLE IF NOT EXISTS incident_evidence (
     detection TEXT PRIMARY KEY, incident TEXT NOT NULL REFERENCES incidents (id));
+CREATE TABLE IF NOT EXISTS forecast_runs (
+    id TEXT PRIMARY KEY, model TEXT NOT NULL, agency TEXT NOT NULL, day TEXT NOT NULL,
+    created_us INTEGER NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS forecast_runs_newest ON forecast_runs (agency, model, day, created_us);
 """
 
 _ALERT_COLUMNS = "identifier, sent_us, detection, version, msg_type, area, xml"
 _INCIDENT_COLUMNS = "id, kind, status, is_open, agency, area, first_us, last_us, version, doc"
+_RUN_COLUMNS = "id, model, agency, day, created_us, doc"
 
 
 def _alert_from_row(row: Any) -> StoredAlert:
@@ -610,6 +617,46 @@ class SQLiteStore(Store):
                 return n.rowcount
         except sqlite3.Error as exc:
             raise StorageError(f"cannot purge incidents: {exc}") from exc
+
+    # --- forecast runs (hotspots, #8) ----------------------------------------------------------
+    def put_forecast_run(self, run: StoredForecastRun) -> None:
+        r = run
+        try:
+            with self._write() as c:
+                c.execute(
+                    f"INSERT INTO forecast_runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",  # noqa: S608
+                    (r.id, r.model, r.agency, r.day, r.created_us, r.doc),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise AlreadyExists(f"forecast run {r.id!r} exists already") from exc
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot store forecast run {r.id!r}: {exc}") from exc
+
+    def get_forecast_run(self, run_id: str) -> StoredForecastRun:
+        rows = self._read(
+            f"SELECT {_RUN_COLUMNS} FROM forecast_runs WHERE id = ?",  # noqa: S608
+            (run_id,),
+        )
+        if not rows:
+            raise NotFound(f"no forecast run {run_id!r}")
+        return StoredForecastRun(*rows[0])
+
+    def list_forecast_runs(
+        self,
+        *,
+        agencies: frozenset[str] | None = None,
+        model: str | None = None,
+        limit: int = 100,
+    ) -> list[StoredForecastRun]:
+        where = forecast_run_where(agencies, model, "?")
+        if where is None:
+            return []
+        rows = self._read(
+            f"SELECT {_RUN_COLUMNS} FROM forecast_runs WHERE {where.sql} "  # noqa: S608
+            "ORDER BY day DESC, created_us DESC, id LIMIT ?",
+            [*where.params, limit],
+        )
+        return [StoredForecastRun(*r) for r in rows]
 
     def _purge(self, table: str, where: str, params: tuple[Any, ...]) -> int:
         # Batches of purge_batch rows, one transaction each: ingest waits at most one batch.

@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 from stadswacht.forecast.hotspots.grid import Grid, grid_over
 from stadswacht.forecast.hotspots.incidents import Incidents
 from stadswacht.forecast.hotspots.models import (
+    count_mixture,
     expected_daily_count,
     naive_count,
     near_repeat_smoothed,
@@ -30,6 +31,7 @@ MODELS: dict[str, Model] = {
     "prospective_hotspot": prospective_hotspot,
     "near_repeat_smoothed": near_repeat_smoothed,
     "near_repeat_boosted": lambda i, g, d: near_repeat_smoothed(i, g, d, boost=3.0),
+    "count_mixture": count_mixture,
 }
 
 
@@ -107,3 +109,29 @@ def test_prospective_weights_follow_bowers_johnson_pease() -> None:
     assert f[1] / f[0] == pytest.approx(0.5)
     assert f[2] / f[0] == pytest.approx(1 / 3)
     assert f[3] == 0.0  # 450 m is beyond the 400 m bandwidth
+
+
+def test_count_mixture_ranks_a_warming_cell_above_a_cooling_one() -> None:
+    grid = grid_over(shapely.box(0, 0, 1500, 150), 150.0, crs=26971)
+    # Cell 0: ten incidents three years ago; cell 5: ten in the last two months.
+    t = [DAY - 1100 + i for i in range(10)] + [DAY - 60 + 5 * i for i in range(10)]
+    x = [75.0] * 10 + [825.0] * 10
+    inc = Incidents(t, x, [75.0] * 20, "a", 26971)
+    assert naive_count(inc, grid, DAY)[0] == naive_count(inc, grid, DAY)[5]
+    f = count_mixture(inc, grid, DAY, neighbour_weight=0.0)
+    assert f[5] > f[0]
+    plain = count_mixture(inc, grid, DAY, recent_weight=0.0, neighbour_weight=0.0)
+    assert plain == pytest.approx(naive_count(inc, grid, DAY))
+
+
+def test_count_mixture_breaks_ties_by_the_neighbourhood_deterministically() -> None:
+    grid = grid_over(shapely.box(0, 0, 1500, 150), 150.0, crs=26971)
+    # Cells 1 and 7 hold three incidents each, of the same ages; cell 8 (next to 7) two more.
+    t = [DAY - 30.0, DAY - 20.0, DAY - 10.0] * 2 + [DAY - 25.0, DAY - 15.0]
+    x = [225.0] * 3 + [1125.0] * 3 + [1275.0] * 2
+    inc = Incidents(t, x, [75.0] * 8, "a", 26971)
+    f = count_mixture(inc, grid, DAY)
+    assert f[7] > f[1] > f[8]
+    assert np.array_equal(f, count_mixture(inc, grid, DAY))
+    with pytest.raises(ValueError, match="at most 1"):
+        count_mixture(inc, grid, DAY, recent_weight=0.8, neighbour_weight=0.3)

@@ -27,11 +27,13 @@ from stadswacht.forecast.hotspots.grid import Grid
 from stadswacht.forecast.hotspots.incidents import Incidents
 
 __all__ = [
+    "DEFAULT_COUNT_MIXTURE",
     "DEFAULT_LEVEL_DAYS",
     "DEFAULT_NAIVE",
     "DEFAULT_NEAR_REPEAT",
     "DEFAULT_PROSPECTIVE",
     "DEFAULT_RETROSPECTIVE",
+    "count_mixture",
     "count_raster",
     "expected_daily_count",
     "naive_count",
@@ -306,4 +308,95 @@ def near_repeat_smoothed(
         disc = (np.hypot(di, dj) * grid.cell <= nr_bandwidth).astype(float)
         raster = count_raster(recent, grid, taper)
         surface = surface + signal.fftconvolve(raster, disc / disc.sum(), mode="same")
+    return _finish(surface, incidents, grid, day, level_days)
+
+
+DEFAULT_COUNT_MIXTURE: dict[str, Any] = {
+    "recent_weight": 0.5,
+    "half_life": 365.0,
+    "neighbour_weight": 0.1,
+    "neighbour_bandwidth": 300.0,
+}
+"""Count mixture: half all-history count, half one-year half-life count, and a tenth of the
+mass from the neighbourhood's count (300 m Gaussian), as chosen on Chicago assaults
+validation periods before 2019 (Jul-Dec 2018 and all of 2017)."""
+
+
+def _share(raster: NDArray[np.float64]) -> NDArray[np.float64]:
+    total = float(raster.sum())
+    return raster / total if total > 0 else raster
+
+
+def count_mixture(
+    incidents: Incidents,
+    grid: Grid,
+    day: float,
+    *,
+    recent_weight: float = DEFAULT_COUNT_MIXTURE["recent_weight"],
+    half_life: float = DEFAULT_COUNT_MIXTURE["half_life"],
+    neighbour_weight: float = DEFAULT_COUNT_MIXTURE["neighbour_weight"],
+    neighbour_bandwidth: float = DEFAULT_COUNT_MIXTURE["neighbour_bandwidth"],
+    level_days: float = DEFAULT_LEVEL_DAYS,
+) -> NDArray[np.float64]:
+    """Mixture of a long-run count, a recent (decayed) count and the neighbourhood's count.
+
+    Each cell's share of the expected incidents is
+
+    ``(1 - r - n) * C / sum(C) + r * D / sum(D) + n * G / sum(G)``
+
+    with ``C`` the count of all past incidents in the cell (:func:`naive_count`), ``D`` the
+    count with each incident weighted ``0.5 ** (age / half_life)``, ``G`` the all-history
+    count smoothed with a Gaussian of ``neighbour_bandwidth``, ``r = recent_weight`` and
+    ``n = neighbour_weight``. The long-run count holds the stable hotspots, the decayed count
+    follows places that warm up or cool down, and the neighbourhood term shrinks a cell's
+    noisy count toward its surroundings (and breaks the many ties between cells with the same
+    count by the activity around them). Mixing a long-term and a short-term component follows
+    Mohler, G. (2014), "Marked point process hotspot maps for homicide and gun crime
+    prediction in Chicago", International Journal of Forecasting 30(3), 491-497, where the
+    mixture beat either part; the neighbourhood term is a kernel shrinkage in the spirit of
+    empirical-Bayes smoothing of small-area rates (Clayton & Kaldor 1987, Biometrics 43(3),
+    671-681).
+
+    Parameters
+    ----------
+    incidents, grid, day, level_days
+        As in :func:`naive_count`.
+    recent_weight
+        Share ``r`` of the decayed count, in [0, 1].
+    half_life
+        Age at which an incident's weight in ``D`` halves [days].
+    neighbour_weight
+        Share ``n`` of the neighbourhood count, in [0, 1 - r].
+    neighbour_bandwidth
+        Standard deviation of the neighbourhood's Gaussian [m].
+
+    Returns
+    -------
+    ndarray, shape (n_cells,)
+        Expected incidents per cell on ``day``.
+
+    Examples
+    --------
+    >>> from stadswacht.forecast.hotspots.grid import grid_over
+    >>> import shapely
+    >>> g = grid_over(shapely.box(0, 0, 300, 150), crs=26971)
+    >>> inc = Incidents([0.0, 1.0, 2.0, 3.0], [10, 10, 10, 200], [10, 10, 10, 10], "a", 26971)
+    >>> f = count_mixture(inc, g, 4.0, neighbour_weight=0.0)
+    >>> bool(f[0] > f[1]), round(float(f.sum()), 6)
+    (True, 1.0)
+    """
+    if min(recent_weight, neighbour_weight) < 0.0 or recent_weight + neighbour_weight > 1.0:
+        raise ValueError(
+            f"recent_weight ({recent_weight}) and neighbour_weight ({neighbour_weight}) must be "
+            "non-negative with a sum of at most 1"
+        )
+    past = incidents.before(day)
+    counts = count_raster(past, grid)
+    recent = count_raster(past, grid, np.exp2(-(day - past.t_day) / half_life))
+    surface = (1.0 - recent_weight - neighbour_weight) * _share(counts)
+    surface = surface + recent_weight * _share(recent)
+    if neighbour_weight > 0:
+        surface = surface + neighbour_weight * _share(
+            _gaussian(counts, neighbour_bandwidth / grid.cell)
+        )
     return _finish(surface, incidents, grid, day, level_days)
