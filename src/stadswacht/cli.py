@@ -26,7 +26,7 @@ from rich.table import Table
 from stadswacht import __version__
 from stadswacht.config import Settings, get_settings
 from stadswacht.errors import StadswachtError
-from stadswacht.forecast.hotspots.cli import forecast_hotspots
+from stadswacht.forecast.hotspots.cli import forecast_backtest, forecast_hotspots
 from stadswacht.model import DeviceKind, Position, Role, format_time
 from stadswacht.pipeline import Platform
 from stadswacht.sharing.audit_cli import audit_app
@@ -58,6 +58,7 @@ app.add_typer(acoustic_app, name="acoustic")
 forecast_app = typer.Typer(help="Batch forecasts and their backtests.", no_args_is_help=True)
 app.add_typer(forecast_app, name="forecast")
 forecast_app.command("hotspots")(forecast_hotspots)
+forecast_app.command("backtest")(forecast_backtest)
 warn_app = typer.Typer(help="Hazard warnings and their CAP alerts.", no_args_is_help=True)
 app.add_typer(warn_app, name="warn")
 app.add_typer(audit_app, name="audit")

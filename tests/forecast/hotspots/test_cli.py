@@ -34,7 +34,7 @@ def test_writes_both_maps_and_stores_the_run(area: Path, tmp_path: Path) -> None
     out = tmp_path / "maps"
     result = CliRunner().invoke(
         hotspots_app,
-        [str(CHICAGO), "--area", str(area), "--cell", "250", "--model", "naive_count",
+        ["hotspots", str(CHICAGO), "--area", str(area), "--cell", "250", "--model", "naive_count",
          "--out", str(out), "--top", "5", "--agency", "police", "--database-url", db, "--json"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -61,8 +61,8 @@ def test_writes_both_maps_and_stores_the_run(area: Path, tmp_path: Path) -> None
 def test_a_chosen_day_a_summary_and_no_store(area: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(
         hotspots_app,
-        [str(CHICAGO), "--area", str(area), "--day", "2019-10-03", "--out", str(tmp_path),
-         "--no-store"],
+        ["hotspots", str(CHICAGO), "--area", str(area), "--day", "2019-10-03",
+         "--out", str(tmp_path), "--no-store"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "near_repeat_smoothed for 2019-10-03" in result.stdout and "not stored" in result.stdout
@@ -71,11 +71,35 @@ def test_a_chosen_day_a_summary_and_no_store(area: Path, tmp_path: Path) -> None
 
 def test_errors_say_what_was_wrong(area: Path, tmp_path: Path) -> None:
     runner = CliRunner()
-    bad = runner.invoke(hotspots_app, [str(CHICAGO), "--area", str(area), "--model", "magic"])
+    bad = runner.invoke(
+        hotspots_app, ["hotspots", str(CHICAGO), "--area", str(area), "--model", "magic"]
+    )
     assert bad.exit_code == 1 and "unknown model 'magic'" in bad.output
     person = runner.invoke(
         hotspots_app,
-        [str(FIXTURES / "medellin_homicides_20.csv"), "--area", str(area), "--no-store",
+        ["hotspots", str(FIXTURES / "medellin_homicides_20.csv"), "--area", str(area), "--no-store",
          "--out", str(tmp_path)],
     )  # fmt: skip
     assert person.exit_code == 1 and "person-level" in person.output
+
+
+def test_backtest_prints_pai_and_hit_rate_at_each_coverage_for_every_model(area: Path) -> None:
+    result = CliRunner().invoke(
+        hotspots_app,
+        ["backtest", str(CHICAGO), "--area", str(area), "--cell", "250",
+         "--test-from", "2019-10-03", "--test-to", "2019-10-03", "--boot", "200", "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert figures["days"] == 1 and figures["events"] > 20
+    assert set(figures["models"]) >= {"naive_count", "retrospective_kde", "near_repeat_smoothed"}
+    for f in figures["models"].values():
+        assert f["coverage"] == [0.01, 0.02, 0.05, 0.1, 0.2]
+        for estimate, lo, hi in f["pai"] + f["hit_rate"]:
+            assert lo <= estimate <= hi
+    late = CliRunner().invoke(
+        hotspots_app,
+        ["backtest", str(CHICAGO), "--area", str(area), "--test-from", "2019-10-03",
+         "--test-to", "2019-10-01"],
+    )  # fmt: skip
+    assert late.exit_code == 1 and "before --test-from" in late.output

@@ -23,7 +23,7 @@ from stadswacht.errors import StadswachtError
 if TYPE_CHECKING:
     from stadswacht.forecast.hotspots.runs import ForecastRun
 
-__all__ = ["forecast_hotspots", "hotspots_app"]
+__all__ = ["forecast_backtest", "forecast_hotspots", "hotspots_app"]
 
 hotspots_app = typer.Typer(help="Place-based hotspot forecasts.")
 
@@ -156,3 +156,101 @@ def _keep(run: ForecastRun, database_url: str | None) -> str:
     except StadswachtError as exc:
         raise _fail(f"the maps are written, but the run was not stored: {exc}") from exc
     return database_url if database_url.startswith("sqlite:") else describe_url(database_url)
+
+
+@hotspots_app.command("backtest")
+def forecast_backtest(
+    incidents: Annotated[
+        Path, typer.Argument(help="Geocoded incidents (CSV or .csv.gz): kind, time and place")
+    ],
+    area: Annotated[
+        Path, typer.Option("--area", help="Study-area polygon (any vector file GDAL reads)")
+    ],
+    test_from: Annotated[
+        datetime, typer.Option("--test-from", formats=["%Y-%m-%d"], help="First day forecast")
+    ],
+    test_to: Annotated[
+        datetime, typer.Option("--test-to", formats=["%Y-%m-%d"], help="Last day forecast")
+    ],
+    cell: Annotated[float, typer.Option(help="Cell side [m]")] = 150.0,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(help="Models to score (repeatable); default: every model but sepp"),
+    ] = None,
+    kind: Annotated[
+        list[str] | None, typer.Option(help="Only incidents of this kind (repeatable)")
+    ] = None,
+    boot: Annotated[int, typer.Option(help="Bootstrap resamples of the days", min=100)] = 1000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every figure as JSON")] = False,
+) -> None:
+    """Forecast every day from TEST_FROM to TEST_TO from the incidents before each day, with
+    each model at its default parameters (fixed before any test day), and print the pooled hit
+    rate and PAI at 1, 2, 5, 10 and 20 % of the area with bootstrap-over-days 95 % intervals,
+    the log score and the calibration slope."""
+    from stadswacht.forecast.hotspots.backtest import backtest
+    from stadswacht.forecast.hotspots.grid import grid_over, read_polygon
+    from stadswacht.forecast.hotspots.incidents import day_number, read_incidents
+    from stadswacht.forecast.hotspots.runs import _FUNCTIONS, MODELS
+
+    names = model or [m for m in _FUNCTIONS if m != "sepp"]
+    unknown = [m for m in names if m not in _FUNCTIONS]
+    if unknown:
+        raise _fail(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(_FUNCTIONS)}")
+    first = int(day_number(test_from.date().isoformat()))
+    last = int(day_number(test_to.date().isoformat()))
+    if last < first:
+        raise _fail(f"--test-to {test_to.date()} is before --test-from {test_from.date()}")
+    try:
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+            console=err, transient=True,
+        ) as progress:  # fmt: skip
+            task = progress.add_task(f"reading {incidents.name}", total=None)
+            inc, _meta = read_incidents(incidents)
+            if kind:
+                inc = inc.of_kind(*kind)
+            polygon, _ = read_polygon(area, crs=inc.crs)
+            grid = grid_over(polygon, cell, crs=inc.crs)
+
+            def say(text: str) -> None:
+                progress.update(task, description=text)
+
+            result = backtest(
+                inc,
+                grid,
+                {m: _FUNCTIONS[m] for m in names},
+                range(first, last + 1),
+                params={m: MODELS[m] for m in names},
+                n_boot=boot,
+                progress=say,
+            )
+    except (StadswachtError, ValueError, OSError) as exc:
+        raise _fail(exc) from exc
+    figures: dict[str, Any] = {
+        "days": len(result.days),
+        "events": int(result.events.sum()),
+        "cells": int(grid.n_inside),
+        "models": {},
+    }
+    for name, s in result.scores.items():
+        figures["models"][name] = {
+            "coverage": list(s.coverages),
+            "hit_rate": [
+                [round(i.estimate, 4), round(i.lo, 4), round(i.hi, 4)] for i in s.hit_rate
+            ],
+            "pai": [[round(i.estimate, 3), round(i.lo, 3), round(i.hi, 3)] for i in s.pai],
+            "log_score": round(s.log_score, 4),
+            "calibration_slope": round(s.calibration_slope, 3),
+        }
+    if as_json:
+        print(json.dumps(figures))
+        return
+    console.print(
+        f"{figures['days']} days, {figures['events']} incidents scored, {figures['cells']} cells"
+    )
+    for name, f in figures["models"].items():
+        pais = ", ".join(
+            f"{c:.0%}: {p[0]:.2f} [{p[1]:.2f}-{p[2]:.2f}]"
+            for c, p in zip(f["coverage"], f["pai"], strict=True)
+        )
+        console.print(f"  {name}: PAI {pais}; calibration slope {f['calibration_slope']}")
