@@ -741,3 +741,12 @@ def test_forecast_runs_list_newest_first_by_day_then_made_and_filter(fstore: Sto
     assert latest is not None and latest.id == "late"
     assert fstore.latest_forecast_run(agency="water-board") is None
     assert fstore.latest_forecast_run().id == "gem"  # type: ignore[union-attr]
+
+
+def test_list_detections_newest_first_keeps_the_newest_under_a_limit(store: Store) -> None:
+    for i in range(5):
+        store.put_detection(_detection(f"d{i}", time=f"2026-11-25T02:1{i}:00.000000Z"))
+    oldest = store.list_detections(DetectionQuery(limit=2))
+    newest = store.list_detections(DetectionQuery(limit=2, newest_first=True))
+    assert [d.id for d in oldest] == ["d0", "d1"]
+    assert [d.id for d in newest] == ["d4", "d3"]

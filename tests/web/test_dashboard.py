@@ -318,7 +318,7 @@ def test_a_gunshot_detection_shows_with_its_ellipse_and_the_sensors_that_heard_i
         page.on("pageerror", lambda e: errors.append(str(e)))
         _login(page, url)
         expect(page.locator("#detections li").first).to_have_text(
-            "No detections in the last 24 hours"
+            "No detections in the last 48 hours"
         )
         page.wait_for_function("window.stadswacht.detections?.stream?.readyState === 1")
         # What the detector worker does with a detection: store it, publish it.

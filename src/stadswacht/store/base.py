@@ -64,7 +64,8 @@ class DetectionQuery:
     """Filters for listing detections; every field narrows the result.
 
     ``since_us``/``until_us`` bound the detection's ``time``; ``agencies`` limits the result to
-    detections owned by those agencies (``None``: all). Results run in ``time`` order.
+    detections owned by those agencies (``None``: all). Results run in ``time`` order, oldest
+    first, or newest first with ``newest_first`` (then ``limit`` keeps the newest).
     """
 
     kind: str | None = None
@@ -73,6 +74,7 @@ class DetectionQuery:
     until_us: int | None = None
     agencies: frozenset[str] | None = None
     limit: int = 1000
+    newest_first: bool = False
 
 
 class Where:

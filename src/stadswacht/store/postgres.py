@@ -551,10 +551,11 @@ class PostgresStore(Store):
         where = detection_where(query, "%s", arrays=True)
         if where is None:
             return []
+        order = "DESC" if query.newest_first else "ASC"
         rows = self._read(
             "list detections",
             f"SELECT doc::text FROM detections WHERE {where.sql} "  # noqa: S608
-            "ORDER BY time_us, id LIMIT %s",
+            f"ORDER BY time_us {order}, id {order} LIMIT %s",
             [*where.params, query.limit],
         )
         return [Detection.model_validate_json(r[0]) for r in rows]

@@ -86,6 +86,10 @@ _INCIDENT_COLUMNS = "id, kind, status, is_open, agency, area, first_us, last_us,
 _RUN_COLUMNS = "id, model, agency, day, created_us, doc"
 
 
+def _direction(query: DetectionQuery) -> str:
+    return "DESC" if query.newest_first else "ASC"
+
+
 def _alert_from_row(row: Any) -> StoredAlert:
     return StoredAlert(row[0], int(row[1]), row[2], int(row[3]), row[4], row[5], bytes(row[6]))
 
@@ -472,7 +476,8 @@ class SQLiteStore(Store):
         if where is None:
             return []
         rows = self._read(
-            f"SELECT doc FROM detections WHERE {where.sql} ORDER BY time_us, id LIMIT ?",  # noqa: S608
+            f"SELECT doc FROM detections WHERE {where.sql} "  # noqa: S608
+            f"ORDER BY time_us {_direction(query)}, id {_direction(query)} LIMIT ?",
             [*where.params, query.limit],
         )
         return [Detection.model_validate_json(r[0]) for r in rows]

@@ -34,9 +34,13 @@ async def list_detections(
     since: Annotated[datetime | None, Query(description="From this time (RFC 3339)")] = None,
     until: Annotated[datetime | None, Query(description="Before this time (RFC 3339)")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    newest_first: Annotated[
+        bool, Query(description="Newest first: with a limit, the newest are kept")
+    ] = False,
 ) -> list[dict[str, Any]]:
-    """Detections the caller may see, oldest first: their agency's, and other agencies' under
-    a sharing agreement for the purpose stated in ``X-Purpose`` (redacted to its fields).
+    """Detections the caller may see, oldest first (or ``newest_first``): their agency's, and
+    other agencies' under a sharing agreement for the purpose stated in ``X-Purpose``
+    (redacted to its fields).
 
     Each carries its position with a 95 % uncertainty ellipse, the class probability and the
     evidence (readings as ``device:seq``).
@@ -49,6 +53,7 @@ async def list_detections(
         until_us=epoch_us(until),
         agencies=g.agencies(ObjectKind.DETECTION),
         limit=limit,
+        newest_first=newest_first,
     )
     found = await anyio.to_thread.run_sync(platform.store.list_detections, q)
     return g.filter(Action.LIST, ObjectKind.DETECTION, (d.model_dump(mode="json") for d in found))

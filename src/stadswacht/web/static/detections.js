@@ -16,10 +16,16 @@ export class Detections {
     if (map) map.onDetection = (id) => this.select(id, false);
   }
 
-  async load(sinceMs = 24 * 3600 * 1000) {
+  // The newest detections of the last two days (a replayed scenario's night can be more than a
+  // day old), and every hazard warning of the last week, so a warning in force is never missed.
+  async load(sinceMs = 48 * 3600 * 1000) {
     const since = new Date(Date.now() - sinceMs).toISOString();
-    const found = await api.get("/v1/detections", { since, limit: 1000 });
-    for (const d of found) this.put(d, false);
+    const week = new Date(Date.now() - 7 * 24 * 3600 * 1000).toISOString();
+    const [found, hazards] = await Promise.all([
+      api.get("/v1/detections", { since, limit: 1000, newest_first: true }),
+      api.get("/v1/detections", { since: week, kind: "hazard", limit: 1000, newest_first: true }),
+    ]);
+    for (const d of [...found, ...hazards]) this.put(d, false);
     this.render();
   }
 
