@@ -27,11 +27,13 @@ from stadswacht.forecast.hotspots.incidents import (
     read_incidents,
 )
 from stadswacht.forecast.hotspots.models import (
+    DEFAULT_COUNT_MIXTURE,
     DEFAULT_LEVEL_DAYS,
     DEFAULT_NAIVE,
     DEFAULT_NEAR_REPEAT,
     DEFAULT_PROSPECTIVE,
     DEFAULT_RETROSPECTIVE,
+    count_mixture,
     count_raster,
     expected_daily_count,
     naive_count,
@@ -43,6 +45,7 @@ from stadswacht.forecast.hotspots.sepp import DEFAULT_SEPP, SeppParams, fit_sepp
 
 __all__ = [
     "DEFAULT_CELL",
+    "DEFAULT_COUNT_MIXTURE",
     "DEFAULT_LEVEL_DAYS",
     "DEFAULT_NAIVE",
     "DEFAULT_NEAR_REPEAT",
@@ -60,6 +63,7 @@ __all__ = [
     "SeppParams",
     "backtest",
     "choose_parameters",
+    "count_mixture",
     "count_raster",
     "day_number",
     "expected_daily_count",
