@@ -3,6 +3,7 @@ import * as api from "./api.js";
 import { CONFIG } from "./config.js";
 import { Detections } from "./detections.js";
 import { Feed } from "./feed.js";
+import { Hotspots } from "./hotspots.js";
 import { Incidents } from "./incidents.js";
 import { el, formatAgo, formatClock, formatValues } from "./format.js";
 import { lang, setLang, t, translatePage } from "./i18n.js";
@@ -28,6 +29,7 @@ const state = {
   feed: null,
   detections: null,
   incidents: null,
+  hotspots: null, // the hotspot forecast layer (issue #8)
   stream: null,
   timers: [],
 };
@@ -116,6 +118,10 @@ async function start() {
     },
   });
   state.incidents.open();
+  // --- hotspot forecast (issue #8): a map layer of the newest run the user may read, off at first ---
+  state.hotspots = new Hotspots({ box: $("hotspots"), map: state.map });
+  state.hotspots.load();
+  // --- end hotspot forecast ---
   pollZones();
   state.timers.push(setInterval(pollZones, CONFIG.zonesEveryMs ?? 5000));
   state.timers.push(setInterval(redraw, CONFIG.renderEveryMs), setInterval(tick, 1000));
@@ -130,6 +136,8 @@ function stop() {
   state.detections = null;
   state.incidents?.close();
   state.incidents = null;
+  state.hotspots?.clear(); // hotspot forecast (issue #8): not left on the map after logout
+  state.hotspots = null;
 }
 
 function mapMessage(text) {
@@ -455,6 +463,7 @@ function switchLang(code) {
   state.detections?.renderDetails();
   state.incidents?.render();
   state.incidents?.renderDetails();
+  state.hotspots?.render(); // hotspot forecast (issue #8)
   renderZone();
 }
 

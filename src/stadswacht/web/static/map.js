@@ -246,6 +246,47 @@ export class SensorMap {
     this.map.getSource("evidence").setData({ type: "FeatureCollection", features: lines });
   }
 
+  // A GeoJSON polygon layer (fill and outline) under the sensors, hidden until shown; a click
+  // on it goes to `onClick(feature)` unless a sensor or detection on top takes it. Asking again
+  // for the same id (after a new login) gives the same layer, with the new click handler.
+  polygonLayer(id, { color, opacity = 0.45, onClick }) {
+    this.polygons ??= new Map();
+    const known = this.polygons.get(id);
+    if (known) {
+      known.onClick = onClick;
+      return known;
+    }
+    const m = this.map;
+    const layers = [`${id}-fill`, `${id}-line`];
+    m.addSource(id, { type: "geojson", data: EMPTY });
+    m.addLayer({ id: layers[0], type: "fill", source: id, layout: { visibility: "none" },
+      paint: { "fill-color": color, "fill-opacity": opacity } }, "sensors");
+    m.addLayer({ id: layers[1], type: "line", source: id, layout: { visibility: "none" },
+      paint: { "line-color": color, "line-width": 1 } }, "sensors");
+    let bounds = null;
+    const layer = {
+      onClick,
+      setData: (collection) => {
+        m.getSource(id).setData(collection);
+        bounds = new this.lib.LngLatBounds();
+        for (const f of collection.features) for (const p of f.geometry.coordinates[0]) bounds.extend(p);
+      },
+      show: (on) => layers.forEach((l) => m.setLayoutProperty(l, "visibility", on ? "visible" : "none")),
+      // Bring the layer into view when it lies outside it (a forecast may cover another area).
+      reveal: () => {
+        if (bounds && !bounds.isEmpty() && !m.getBounds().contains(bounds.getCenter())) {
+          m.fitBounds(bounds, { padding: 40, duration: 0, maxZoom: 15 });
+        }
+      },
+    };
+    m.on("click", layers[0], (e) => {
+      if (m.queryRenderedFeatures(e.point, { layers: ["sensors", "detections"] }).length) return;
+      layer.onClick?.(e.features[0]);
+    });
+    this.polygons.set(id, layer);
+    return layer;
+  }
+
   flyTo(position) {
     // Close enough that a 95 % ellipse of a few metres is visible around the marker.
     this.map.easeTo({ center: [position.lon, position.lat], zoom: Math.max(this.map.getZoom(), 17.5), duration: 400 });
