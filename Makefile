@@ -56,6 +56,12 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/crowd_density.py
 	$(BIN)/python bench/crowd_forecast.py
 	$(BIN)/python bench/egress.py
+	$(BIN)/python bench/zone_forecast_livinglab.py
+	$(BIN)/python bench/acoustic_speed.py
+	$(BIN)/python bench/warning_skill.py
+	$(BIN)/python bench/warning_latency.py
+	$(BIN)/python bench/policy.py --postgres
+	$(BIN)/python bench/hotspots.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache var node_modules $(WEB_VENDOR)
