@@ -38,6 +38,7 @@ __all__ = [
     "CapError",
     "ConfigurationError",
     "CountsError",
+    "DeviceStateError",
     "IncidentError",
     "InvalidReading",
     "NotFound",
@@ -133,6 +134,10 @@ class UnknownDevice(NotFound):
 
 class UnknownUser(NotFound):
     """Raised when a user name is not known."""
+
+
+class DeviceStateError(StadswachtError, ValueError):
+    """A device is not in the state the action needs (e.g. clearing one not quarantined)."""
 
 
 class AlreadyExists(StadswachtError, ValueError):

@@ -10,11 +10,12 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from stadswacht.errors import InvalidReading, UnknownDevice
-from stadswacht.model import Device, DeviceKind, DeviceStatus, Position
+from stadswacht.errors import DeviceStateError, InvalidReading, UnknownDevice
+from stadswacht.model import Device, DeviceKind, DeviceStatus, Position, Quarantine
 from stadswacht.model.signing import generate_key, load_public_key, private_key_b64, public_key_b64
 from stadswacht.store.base import Store
 
@@ -95,6 +96,49 @@ class DeviceRegistry:
         self.store.update_device(updated)
         self.invalidate(device_id)
         return updated
+
+    def quarantine(
+        self,
+        device_id: str,
+        *,
+        check: str,
+        reason: str,
+        detection: str | None = None,
+        since: datetime | None = None,
+    ) -> Device | None:
+        """Quarantine an active device: its readings are still stored but the detectors leave
+        them out until :meth:`clear`. Returns the updated device, or None when it was not
+        active (already quarantined, or decommissioned)."""
+        device = self.store.get_device(device_id)
+        if device.status is not DeviceStatus.ACTIVE:
+            return None
+        note = Quarantine(
+            since=since or datetime.now(UTC), check=check, reason=reason, detection=detection
+        )
+        updated = device.model_copy(update={"status": DeviceStatus.QUARANTINED, "quarantine": note})
+        self.store.update_device(updated)
+        self.invalidate(device_id)
+        return updated
+
+    def clear(self, device_id: str) -> Device:
+        """Lift a quarantine (a person decided the device can be trusted again)."""
+        device = self.store.get_device(device_id)
+        if device.status is not DeviceStatus.QUARANTINED:
+            raise DeviceStateError(
+                f"device {device_id!r} is {device.status.value}, not quarantined"
+            )
+        updated = device.model_copy(update={"status": DeviceStatus.ACTIVE, "quarantine": None})
+        self.store.update_device(updated)
+        self.invalidate(device_id)
+        return updated
+
+    def quarantined(self, device_id: str) -> bool:
+        """Whether the detectors should leave this device's readings out (cached lookup);
+        an unknown device counts as not quarantined."""
+        try:
+            return self.lookup(device_id)[0].status is DeviceStatus.QUARANTINED
+        except UnknownDevice:
+            return False
 
     def list(self, agency: str | None = None) -> list[Device]:
         """Registered devices, optionally of one agency."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from stadswacht.model.area import Agency, Area, Position
 from stadswacht.model.detection import DETECTION_KINDS, Detection, Ellipse
-from stadswacht.model.device import Device, DeviceId, DeviceKind, DeviceStatus
+from stadswacht.model.device import Device, DeviceId, DeviceKind, DeviceStatus, Quarantine
 from stadswacht.model.reading import (
     READING_KINDS,
     AcousticImpulse,
@@ -46,6 +46,7 @@ __all__ = [
     "PeopleCount",
     "Position",
     "Power",
+    "Quarantine",
     "Rain",
     "Reading",
     "ReadingKind",

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from stadswacht.model.area import AgencyId, AreaId, Position
 
-__all__ = ["Device", "DeviceId", "DeviceKind", "DeviceStatus", "decode_b64url"]
+__all__ = ["Device", "DeviceId", "DeviceKind", "DeviceStatus", "Quarantine", "decode_b64url"]
 
 DeviceId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
 """A device id: letters, digits and ``_ . : -``, at most 64; never MQTT wildcards or ``/``."""
@@ -38,10 +38,27 @@ class DeviceKind(StrEnum):
 
 
 class DeviceStatus(StrEnum):
-    """Life cycle of a device; a decommissioned device's readings are rejected."""
+    """Life cycle of a device.
+
+    A decommissioned device's readings are rejected. A quarantined device is suspected of
+    lying (stuck, spoofed, replayed, out of range, at odds with its neighbours): its readings
+    are still accepted and stored, but the detectors do not use them until a person clears it.
+    """
 
     ACTIVE = "active"
+    QUARANTINED = "quarantined"
     DECOMMISSIONED = "decommissioned"
+
+
+class Quarantine(BaseModel):
+    """Why and since when a device is quarantined (``Device.quarantine``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    since: datetime
+    check: str = Field(description="The health check that failed, e.g. stuck, spoofed")
+    reason: str = Field(description="What the check saw, for the person who clears it")
+    detection: str | None = Field(default=None, description="Id of the infra detection")
 
 
 def decode_b64url(text: str) -> bytes:
@@ -73,6 +90,9 @@ class Device(BaseModel):
         default=None, description="MQTT user name of this device on the broker"
     )
     created: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    quarantine: Quarantine | None = Field(
+        default=None, description="Set while the device is quarantined"
+    )
 
     @field_validator("public_key")
     @classmethod

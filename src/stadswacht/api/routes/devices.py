@@ -1,4 +1,4 @@
-"""Devices: register, list, show, rotate a key, decommission.
+"""Devices: register, list, show, rotate a key, quarantine and clear, decommission.
 
 Integrators manage the devices of their own agency; administrators those of every agency.
 Everyone may list the devices of their own agency, and other agencies' under a sharing
@@ -16,7 +16,13 @@ from pydantic import BaseModel, Field
 from stadswacht.api.auth import Principal, require
 from stadswacht.api.deps import CurrentUser, PlatformDep
 from stadswacht.api.policy import gate
-from stadswacht.errors import AlreadyExists, NotFound, PermissionDenied, UnknownDevice
+from stadswacht.errors import (
+    AlreadyExists,
+    DeviceStateError,
+    NotFound,
+    PermissionDenied,
+    UnknownDevice,
+)
 from stadswacht.model import Device, DeviceKind, Position, Role
 from stadswacht.sharing.model import Action, ObjectKind
 
@@ -42,6 +48,12 @@ class Registered(BaseModel):
 
     device: Device
     private_key: str | None = None
+
+
+class QuarantineDecision(BaseModel):
+    """A person's decision on a quarantined device, with the reason kept on the audit log."""
+
+    note: str = Field(min_length=3, max_length=2000, description="Why; kept on the audit log")
 
 
 class NewKey(BaseModel):
@@ -135,3 +147,75 @@ async def decommission(device_id: str, user: CurrentUser, platform: PlatformDep)
     require(user, Role.INTEGRATOR)
     _own(user, await _get(platform, device_id))
     return await anyio.to_thread.run_sync(platform.registry.decommission, device_id)
+
+
+QUARANTINE_ROLES = (Role.INTEGRATOR, Role.SUPERVISOR)
+"""Who may put a device of their agency in quarantine or clear it (administrators too): the
+integrator who knows the device, and the supervisor who answers for what the detectors use."""
+
+
+def _quarantine_audit(
+    platform: PlatformDep, user: Principal, device: Device, what: str, note: str
+) -> None:
+    platform.record_access(
+        [
+            {
+                "actor": user.name,
+                "actor_agency": user.agency,
+                "action": "decision",
+                "object_kind": ObjectKind.DEVICE.value,
+                "object_id": device.id,
+                "owner": device.agency,
+                "purpose": None,
+                "outcome": "allow",
+                "reason": what,
+                "note": note,
+            }
+        ]
+    )
+
+
+@router.post("/v1/devices/{device_id}/quarantine", response_model=Device)
+async def quarantine_device(
+    device_id: str, body: QuarantineDecision, user: CurrentUser, platform: PlatformDep
+) -> Device:
+    """Quarantine a device by hand: its readings are still stored, the detectors leave them
+    out until a person clears it. The decision goes on the audit log."""
+    require(user, *QUARANTINE_ROLES)
+    _own(user, await _get(platform, device_id))
+
+    def act() -> Device:
+        updated = platform.registry.quarantine(device_id, check="manual", reason=body.note)
+        if updated is None:
+            current = platform.store.get_device(device_id)
+            raise DeviceStateError(
+                f"device {device_id!r} is {current.status.value}; only an active device can "
+                "be quarantined"
+            )
+        _quarantine_audit(platform, user, updated, "quarantine", body.note)
+        return updated
+
+    try:
+        return await anyio.to_thread.run_sync(act)
+    except DeviceStateError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+
+
+@router.post("/v1/devices/{device_id}/clear", response_model=Device)
+async def clear_device(
+    device_id: str, body: QuarantineDecision, user: CurrentUser, platform: PlatformDep
+) -> Device:
+    """Lift a device's quarantine: a person checked it and trusts its readings again. The
+    detectors use its new readings from now on; the decision goes on the audit log."""
+    require(user, *QUARANTINE_ROLES)
+    _own(user, await _get(platform, device_id))
+
+    def act() -> Device:
+        updated = platform.registry.clear(device_id)
+        _quarantine_audit(platform, user, updated, "clear_quarantine", body.note)
+        return updated
+
+    try:
+        return await anyio.to_thread.run_sync(act)
+    except DeviceStateError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
