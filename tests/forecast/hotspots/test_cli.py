@@ -103,3 +103,45 @@ def test_backtest_prints_pai_and_hit_rate_at_each_coverage_for_every_model(area:
          "--test-to", "2019-10-01"],
     )  # fmt: skip
     assert late.exit_code == 1 and "before --test-from" in late.output
+
+
+def test_a_run_with_audit_areas_keeps_its_bias_audit(area: Path, tmp_path: Path) -> None:
+    """Two halves of the area (west, east): the audit gives each half's share of flagged cells
+    and of reported crime, the shares sum to one and the ratio is their quotient."""
+    halves = tmp_path / "halves.geojson"
+    west = [[-87.75, 41.70], [-87.65, 41.70], [-87.65, 41.90], [-87.75, 41.90], [-87.75, 41.70]]
+    east = [[-87.65, 41.70], [-87.55, 41.70], [-87.55, 41.90], [-87.65, 41.90], [-87.65, 41.70]]
+    halves.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": n},
+         "geometry": {"type": "Polygon", "coordinates": [ring]}}
+        for n, ring in (("west", west), ("east", east))
+    ]}))  # fmt: skip
+    db = f"sqlite:///{tmp_path}/stadswacht.db"
+    result = CliRunner().invoke(
+        hotspots_app,
+        ["hotspots", str(CHICAGO), "--area", str(area), "--cell", "250", "--model", "naive_count",
+         "--out", str(tmp_path), "--database-url", db, "--audit-areas", str(halves), "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    bias = summary["bias"]
+    rows = {r["area"]: r for r in bias["areas"]}
+    assert set(rows) == {"west", "east"}
+    assert bias["flagged_cells"] > 0 and bias["reference_incidents"] > 50
+    assert sum(r["flagged_share"] for r in rows.values()) == pytest.approx(1, abs=1e-3)
+    assert sum(r["crime_share"] for r in rows.values()) == pytest.approx(1, abs=1e-3)
+    for r in rows.values():
+        assert r["ratio"] == pytest.approx(r["flagged_share"] / r["crime_share"], rel=0.01)
+    store = open_store(db)
+    try:
+        run = ForecastRun.from_stored(store.get_forecast_run(summary["id"]))
+    finally:
+        store.close()
+    assert run.bias == bias  # kept with the run
+    # Without areas the run says it has no audit, and how to get one.
+    plain = CliRunner().invoke(
+        hotspots_app,
+        ["hotspots", str(CHICAGO), "--area", str(area), "--cell", "250", "--model", "naive_count",
+         "--out", str(tmp_path), "--no-store"],
+    )  # fmt: skip
+    assert plain.exit_code == 0 and "no bias audit" in plain.stdout

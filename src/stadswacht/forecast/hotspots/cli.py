@@ -9,6 +9,7 @@ on record. Places only, never persons: the reader refuses person-level columns.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -77,13 +78,26 @@ def forecast_hotspots(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the run's summary as JSON")
     ] = False,
+    audit_areas: Annotated[
+        Path | None,
+        typer.Option(
+            "--audit-areas",
+            help="GeoJSON polygons (e.g. neighbourhoods, longitude/latitude) for the run's "
+            "bias audit: each area's share of flagged cells against its share of reported crime",
+        ),
+    ] = None,
+    audit_name_field: Annotated[
+        str | None, typer.Option(help="Property naming each audit area (default: the first text)")
+    ] = None,
 ) -> None:
-    """Forecast where incidents will concentrate on one day; write the GeoJSON and PNG maps
-    and keep the run (with its inputs' hash, parameters and who ran it) in the store."""
+    """Forecast where incidents will concentrate on one day; write the GeoJSON and PNG maps,
+    audit the flagged cells across areas when ``--audit-areas`` is given, and keep the run
+    (with its inputs' hash, parameters, who ran it and its bias audit) in the store."""
+    from stadswacht.forecast.hotspots.bias import read_areas
     from stadswacht.forecast.hotspots.grid import grid_over, read_polygon
     from stadswacht.forecast.hotspots.incidents import read_incidents
     from stadswacht.forecast.hotspots.maps import write_geojson, write_png
-    from stadswacht.forecast.hotspots.runs import MODELS, cli_user, run_forecast
+    from stadswacht.forecast.hotspots.runs import MODELS, audit_bias, cli_user, run_forecast
 
     if model not in MODELS:
         raise _fail(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
@@ -107,6 +121,10 @@ def forecast_hotspots(
             iso = day.date().isoformat()
             progress.update(task, advance=1, description=f"forecasting {iso} with {model}")
             run = run_forecast(inc, grid, model, iso, by=cli_user(), agency=agency)
+            if audit_areas is not None:
+                names, polys = read_areas(audit_areas, crs=inc.crs, name_field=audit_name_field)
+                bias = audit_bias(run, inc, names, polys, source=audit_areas.name)
+                run = dataclasses.replace(run, bias=bias)
             progress.update(task, advance=1, description="writing the maps")
             out.mkdir(parents=True, exist_ok=True)
             stem = out / f"{model}-{iso}"
@@ -123,6 +141,7 @@ def forecast_hotspots(
         "inputs_hash": run.inputs_hash, "n_incidents": run.n_incidents,
         "expected_total": run.expected_total, "cells_inside": run.grid["n_inside"],
         "top": fraction, "geojson": str(geojson), "png": str(png), "stored_in": stored_in,
+        "bias": run.bias,
     }  # fmt: skip
     if as_json:
         print(json.dumps(summary))
@@ -132,6 +151,28 @@ def forecast_hotspots(
         f"{run.grid['n_inside']} cells of {cell:g} m, from {run.n_incidents} incidents before it"
     )
     console.print(f"maps: {geojson}, {png}")
+    if run.bias is None:
+        console.print(
+            "[yellow]no bias audit: give --audit-areas (e.g. neighbourhood polygons) to see how "
+            "the flagged cells spread across areas against their share of reported crime[/yellow]"
+        )
+    else:
+        console.print(
+            f"bias audit over {len(run.bias['areas'])} areas ({run.bias['reference_incidents']} "
+            f"incidents in the {run.bias['history_days']:g} days before): flagged share / "
+            "crime share = exposure ratio"
+        )
+        for row in run.bias["areas"]:
+            ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}"
+            console.print(
+                f"  {row['area']:30s} {row['flagged_share']:6.1%} / {row['crime_share']:6.1%}"
+                f" = {ratio}"
+            )
+        if run.bias["over_exposed"]:
+            console.print(
+                f"[bold yellow]flagged at least {run.bias['flag_ratio']:g}x their share of "
+                f"reported crime: {', '.join(run.bias['over_exposed'])}[/bold yellow]"
+            )
     console.print(
         f"run {run.id} ({run.classification}, {run.agency}), inputs {run.inputs_hash[:16]}..."
         + (f", stored in {stored_in}" if stored_in else ", not stored")

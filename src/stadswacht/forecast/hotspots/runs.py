@@ -64,11 +64,14 @@ from stadswacht.forecast.hotspots.sepp import DEFAULT_SEPP, fit_sepp, sepp
 from stadswacht.store.base import StoredForecastRun
 
 __all__ = [
+    "BIAS_FLAG_RATIO",
+    "BIAS_HISTORY_DAYS",
     "CLASSIFICATION",
     "DEFAULT_SEPP_HISTORY_DAYS",
     "DEFAULT_TOP_FRACTION",
     "MODELS",
     "ForecastRun",
+    "audit_bias",
     "cli_user",
     "grid_definition",
     "grid_from_definition",
@@ -218,6 +221,7 @@ class ForecastRun:
         values: Every cell's forecast: float32 little-endian of the cells inside the area in
             flat order, zlib-compressed, base64 (:meth:`forecast` unpacks it).
         recent_days: Age under which an incident counted as recent in the explanation [days].
+        bias: The run's bias audit (:func:`audit_bias`), or None when no areas were given.
     """
 
     id: str
@@ -239,6 +243,8 @@ class ForecastRun:
     cells: list[dict[str, Any]] = field(default_factory=list)
     values: str = ""
     recent_days: float = DEFAULT_RECENT_DAYS
+    bias: dict[str, Any] | None = None
+    """The run's bias audit (:func:`audit_bias`), or None when no areas were given."""
 
     def to_doc(self) -> dict[str, Any]:
         """The run as a JSON document (``kind`` is ``"hotspots"``)."""
@@ -382,3 +388,71 @@ def run_forecast(
         values=_pack_values(grid, forecast),
         recent_days=float(recent_days),
     )
+
+
+BIAS_HISTORY_DAYS = 365.0
+"""Reported crime of this many days before the forecast day is the audit's reference."""
+
+BIAS_FLAG_RATIO = 1.5
+"""An area flagged this many times its share of reported crime (or more) is named in the
+audit's ``over_exposed`` list, for a person to look at."""
+
+
+def audit_bias(
+    run: ForecastRun,
+    incidents: Incidents,
+    names: tuple[str, ...],
+    areas: list[Any],
+    *,
+    source: str | None = None,
+    history_days: float = BIAS_HISTORY_DAYS,
+) -> dict[str, Any]:
+    """The bias audit of one run: exposure ratio per area of the run's flagged cells (its top
+    cells) against the area's share of the crime reported in the ``history_days`` before the
+    forecast day (see :mod:`stadswacht.forecast.hotspots.bias`).
+
+    ``areas`` are polygons in the run's CRS (:func:`~stadswacht.forecast.hotspots.bias.read_areas`).
+    Returns a JSON-ready dict to keep on the run (``dataclasses.replace(run, bias=...)``): per
+    area the flagged share, the crime share and their ratio (None where the area had no
+    reported crime), and ``over_exposed``: flagged areas at or above :data:`BIAS_FLAG_RATIO`
+    or without reported crime.
+    """
+    from stadswacht.forecast.hotspots.bias import area_of_cells, area_of_points, exposure_ratio
+
+    grid = run.grid_object()
+    if incidents.crs != grid.crs:
+        raise ValueError(f"incidents are in EPSG:{incidents.crs}, the grid in EPSG:{grid.crs}")
+    _, t = _iso_day(run.day)
+    ref = incidents.between(t - history_days, t)
+    flagged = np.zeros(grid.n_cells, dtype=np.int64)
+    flagged[[int(c["cell"]) for c in run.cells]] = 1
+    cx, cy = grid.centres()
+    cell_area = area_of_cells((np.asarray(cx).ravel(), np.asarray(cy).ravel()), areas)
+    e = exposure_ratio(flagged, cell_area, area_of_points(ref.x, ref.y, areas), names)
+    rows: list[dict[str, Any]] = [
+        {
+            "area": n,
+            "flagged_share": round(float(fs), 4),
+            "crime_share": round(float(cs), 4),
+            "ratio": round(float(r), 3) if np.isfinite(r) else None,
+        }
+        for n, fs, cs, r in zip(e.names, e.flagged_share, e.crime_share, e.ratio, strict=True)
+    ]
+    over = [
+        r["area"]
+        for r in rows
+        if r["flagged_share"] > 0
+        and (r["crime_share"] == 0 or (r["ratio"] is not None and r["ratio"] >= BIAS_FLAG_RATIO))
+    ]
+    audit: dict[str, Any] = {
+        "areas_source": source,
+        "reference": "reported incidents in the days before the forecast day",
+        "history_days": history_days,
+        "reference_incidents": len(ref),
+        "flagged_cells": int(flagged.sum()),
+        "flagged_cells_outside_areas": int(flagged[cell_area < 0].sum()),
+        "flag_ratio": BIAS_FLAG_RATIO,
+        "areas": rows,
+        "over_exposed": over,
+    }
+    return audit
