@@ -62,6 +62,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/warning_latency.py
 	$(BIN)/python bench/policy.py --postgres
 	$(BIN)/python bench/hotspots.py
+	$(BIN)/python bench/resilience.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache var node_modules $(WEB_VENDOR)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Iterator
@@ -412,3 +413,27 @@ def test_warn_replay_writes_every_cap_alert_of_a_real_storm_and_its_feed(tmp_pat
         app, ["warn", "replay", str(dia), "--station", "AMSTERDAM", "--out", str(out)]
     )
     assert r.exit_code == 1 and "no levels known for 'AMSTERDAM'" in r.output
+
+
+def test_device_clear_lifts_a_quarantine_and_says_why_not_otherwise() -> None:
+    r = runner.invoke(
+        app,
+        ["device", "add", "iz-pc-01", "--kind", "people_counter", "--lat", "52.09", "--lon",
+         "4.28", "--agency", "municipality"],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["device", "clear", "iz-pc-01", "--note", "checked on site"])
+    assert r.exit_code == 1 and "not quarantined" in r.output
+    platform = Platform.from_settings(get_settings())
+    try:
+        platform.registry.quarantine("iz-pc-01", check="stuck", reason="frozen at 12 people")
+    finally:
+        asyncio.run(platform.close())
+    r = runner.invoke(app, ["device", "list", "--json"])
+    assert json.loads(r.output)[0]["status"] == "quarantined"
+    r = runner.invoke(app, ["device", "clear", "iz-pc-01", "--note", "ok"])
+    assert r.exit_code == 1 and "at least 3 characters" in r.output
+    r = runner.invoke(app, ["device", "clear", "iz-pc-01", "--note", "counter replaced"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["device", "list", "--json"])
+    assert json.loads(r.output)[0]["status"] == "active"

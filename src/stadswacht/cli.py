@@ -162,7 +162,19 @@ def demo(
     logging.basicConfig(level=logging.WARNING)
     # The scenario's warnings are an exercise (CAP status Exercise), readable without sign-in
     # so a feed reader can be pointed at them; its gauges' tide is known, as a tide table.
-    platform = _platform(settings.model_copy(update={"cap_status": "Exercise", "cap_public": True}))
+    # The scenario's infrastructure graph (``<scenario>.infra.yaml``), if it has one, for the
+    # dashboard's "what if this fails" and blind-spot views.
+    infra_file = scenario.with_name(scenario.stem + ".infra.yaml")
+    platform = _platform(
+        settings.model_copy(
+            update={
+                "cap_status": "Exercise",
+                "cap_public": True,
+                "infra_graph_file": settings.infra_graph_file
+                or (infra_file if infra_file.exists() else None),
+            }
+        )
+    )
     platform.add_thresholds(sc.thresholds())
     platform.level_forecaster = _scenario_forecaster(sc)
     password_file = Path("var/demo-admin-password")
@@ -348,6 +360,33 @@ def device_remove(device_id: str) -> None:
     finally:
         asyncio.run(platform.close())
     console.print(f"{device_id}: decommissioned")
+
+
+@device_app.command("clear")
+def device_clear(
+    device_id: str,
+    note: Annotated[str, typer.Option(help="Why the device can be trusted again (audited)")],
+) -> None:
+    """Lift a device's quarantine: the detectors use its readings again. The decision is
+    kept on the audit log with your operating-system user name."""
+    from stadswacht.forecast.hotspots.runs import cli_user
+
+    if len(note.strip()) < 3:
+        raise _fail(StadswachtError("give a --note of at least 3 characters: it is audited"))
+    platform = _platform()
+    try:
+        device = platform.registry.clear(device_id)
+        platform.record_access(
+            [{"actor": cli_user(), "actor_agency": device.agency, "action": "decision",
+              "object_kind": "device", "object_id": device_id, "owner": device.agency,
+              "purpose": None, "outcome": "allow", "reason": "clear_quarantine",
+              "note": note}]
+        )  # fmt: skip
+    except StadswachtError as exc:
+        raise _fail(exc) from exc
+    finally:
+        asyncio.run(platform.close())
+    console.print(f"{device_id}: quarantine lifted; its readings reach the detectors again")
 
 
 # --- users ---------------------------------------------------------------------------------
@@ -715,6 +754,17 @@ def evaluate(
                 f"{d['false_warnings_per_day']} false warnings/day"
             )
             continue
+        if kind == "infra":
+            console.print(
+                f"  infra: {d['detected']}/{d['events']} detected ("
+                + ", ".join(f"{t} {v['detected']}/{v['events']}" for t, v in d["by_type"].items())
+                + "); silent sensors caught after [intervals]: "
+                + (", ".join(f"{e} {v}" for e, v in d["silent_detection_intervals"].items()) or "-")
+                + f"; {d['false_alarms_per_device_per_day']} false alarms/device/day; detections "
+                "per outage: "
+                + (", ".join(f"{e} {n}" for e, n in d["detections_per_outage"].items()) or "-")
+            )
+            continue
         if kind == "crowd":
             leads = ", ".join(
                 f"{s} {v / 60:.1f}" for s, v in d["lead_time_to_4_by_surge_s"].items()
@@ -976,6 +1026,7 @@ def _detect_replayed(platform: Platform, report: ReplayReport) -> dict[str, list
     from stadswacht.forecast.level import TideSurgeForecaster
     from stadswacht.livinglab.simulator import astronomical_tides
     from stadswacht.pipeline import gunshot as gunshot_stage
+    from stadswacht.pipeline import websignal as websignal_stage
     from stadswacht.pipeline.crowd import CrowdStage
     from stadswacht.pipeline.hazard import HazardStage
     from stadswacht.pipeline.offline import detect_recorded
@@ -1054,7 +1105,78 @@ def _detect_replayed(platform: Platform, report: ReplayReport) -> dict[str, list
             for d in found
             if d.kind == "hazard"
         ],
+        "infra": _infra_replayed(platform, report),
+        "websignal": websignal_stage.evaluate_replayed(platform, sim),
     }
+
+
+def _infra_replayed(platform: Platform, report: ReplayReport) -> list[dict[str, Any]]:
+    """Run the infrastructure stage over every stored reading (all kinds) and every rejection
+    of a replay, each at the simulated time it reached the platform. Dead letters are timed by
+    the emission they came from; a replayed copy that left no dead letter was answered
+    ``duplicate`` and reaches the stage as the duplicate rejection ingest publishes live."""
+    from stadswacht.model.reading import READING_KINDS
+    from stadswacht.pipeline.infra import InfraStage, recorded_stream
+    from stadswacht.pipeline.offline import detect_recorded
+    from stadswacht.store import ReadingQuery
+
+    sim = report.simulation
+    start_s = sim.start.timestamp()
+    sent = {(e.reading["device"], e.reading["seq"]): start_s + e.send_s for e in sim.genuine()}
+    readings: list[tuple[float, dict[str, Any]]] = []
+    for kind in READING_KINDS:
+        after = 0
+        while page := platform.store.query_readings(
+            ReadingQuery(kind=kind, after_id=after, limit=10_000)
+        ):
+            after = int(page[-1].id or 0)
+            readings += [
+                (sent[(r.device, r.seq)], r.as_dict()) for r in page if (r.device, r.seq) in sent
+            ]
+    attacks = {(e.reading["device"], e.reading["seq"]): e for e in sim.attacks()}
+    rejections: list[tuple[float, dict[str, Any]]] = []
+    lettered: set[tuple[str, int]] = set()
+    after = 0
+    while letters := platform.store.list_dead_letters(after_id=after, limit=1000):
+        after = int(letters[-1].id or 0)
+        for dl in letters:
+            key = (dl.device or "", -1 if dl.seq is None else dl.seq)
+            lettered.add(key)
+            attack = attacks.get(key)
+            at = start_s + attack.send_s if attack is not None else sent.get(key)
+            if at is None:
+                continue
+            rejections.append(
+                (at, {"device": dl.device, "seq": dl.seq, "reason": dl.reason,
+                      "message": dl.message, "transport": dl.transport, "source": dl.source,
+                      "received_us": round(at * 1e6)})
+            )  # fmt: skip
+    for key, e in attacks.items():
+        if e.attack == "replayed" and key not in lettered and key in sent:
+            at = start_s + e.send_s
+            rejections.append(
+                (at, {"device": key[0], "seq": key[1], "reason": "duplicate",
+                      "message": "identical copy within the duplicate window",
+                      "transport": "inproc", "source": None, "received_us": round(at * 1e6),
+                      "original_age_s": round(at - sent[key], 3)})
+            )  # fmt: skip
+    stage = InfraStage(device=platform.registry.get, devices=platform.registry.list)
+    readings.sort(key=lambda pair: pair[0])
+    found = detect_recorded([stage], recorded_stream(readings, rejections))
+    return [
+        {
+            "id": d.id,
+            "type": d.details["type"],
+            "check": d.details["check"],
+            "devices": list(d.sensors),
+            "time": d.time,
+            "detected_at": d.detected_at,
+            "quarantine": d.details["quarantine"],
+            "superseded_by": d.details.get("superseded_by"),
+            "version": d.version,
+        }
+        for d in found
+    ]
 
 
 def _advance(progress: Progress, task: TaskID, done: int, total: int) -> None:

@@ -91,11 +91,28 @@ class Settings(BaseSettings):
     """The HMAC key for pseudonyms (client addresses, later author handles), kept apart from
     the database. Required outside development; in development ``var/pseudonym.key`` is made."""
 
+    infra_graph_file: Path | None = None
+    """The infrastructure dependency graph (YAML or JSON, ``docs/resilience.md``) behind
+    ``/v1/resilience/*``: what the sensors depend on. Without it those routes answer 404."""
+
     retention_file: Path | None = None
     """Retention per data kind (YAML, ``docs/privacy.md``); default: the built-in periods."""
 
     retention_interval_s: float = Field(default=3600.0, gt=0)
     """How often the retention job deletes what is past its period [s]."""
+
+    websignal_agency: str = Field(default="municipality", pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+    """The agency that owns web-signal posts and bursts when no other is given (an admin's push,
+    a feed without one): the one whose DPIA covers the monitoring."""
+
+    websignal_feeds_file: Path | None = None
+    """RSS/Atom feeds the deployment may read (YAML, ``docs/websignal.md``); none by default."""
+
+    websignal_gazetteer_file: Path | None = None
+    """Place names per area for posts without coordinates (YAML); default: the packaged one."""
+
+    websignal_keywords_file: Path | None = None
+    """Scenario search terms for posts (YAML); default: the packaged ones."""
 
     register_organisation: str | None = None
     """The organisation named in the algorithm register (``/v1/algorithms``)."""
@@ -156,6 +173,20 @@ class Settings(BaseSettings):
 
     dead_letter_payload_bytes: int = Field(default=8 * 1024, gt=0)
     """A rejected payload is kept up to this size in the dead-letter store."""
+
+    spool_dir: Path | None = None
+    """Where ingest keeps checked readings while the store is down (``docs/degraded-mode.md``);
+    default: beside the SQLite file (``var/stadswacht.spool``), or ``var/spool`` with
+    PostgreSQL. Each ingest process holds its own (a second process given the same one takes
+    ``<dir>.1`` .. ``<dir>.7``)."""
+    spool_max_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+    """The most undrained bytes the spool keeps; past it HTTP ingest answers 503 and MQTT
+    messages stay unacknowledged on the broker. 0 turns the spool off [bytes]."""
+    spool_drain_interval_s: float = Field(default=0.5, gt=0)
+    """First wait before retrying the store (or the bus) after a failure; doubles up to 30 s
+    while it stays down [s]."""
+    outbox_max_messages: int = Field(default=100_000, ge=0)
+    """Stored readings and rejection events kept in memory for a bus that is down."""
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -40,6 +40,7 @@ __all__ = [
     "CountsError",
     "DeviceStateError",
     "IncidentError",
+    "InfraGraphError",
     "InvalidReading",
     "NotFound",
     "PayloadTooLarge",
@@ -122,6 +123,11 @@ class TransitionNotAllowed(IncidentError):
 
 class TrajectoryError(StadswachtError, ValueError):
     """Raised when a trajectory file cannot be read; the message names the file and line."""
+
+
+class InfraGraphError(StadswachtError, ValueError):
+    """Raised when an infrastructure graph file is not valid; the message names each bad item
+    by its path (``nodes[3].depends_on[0]``) and says what to change."""
 
 
 class NotFound(StadswachtError, LookupError):

@@ -40,7 +40,7 @@ def test_every_detector_and_detection_kind_has_an_entry() -> None:
     assert set(DETECTION_KINDS) <= {k for e in ENTRIES for k in e.detection_kinds}
     ids = [e.id for e in ENTRIES]
     assert len(ids) == len(set(ids))
-    assert next(e for e in ENTRIES if e.id == "websignal").status == "planned"
+    assert next(e for e in ENTRIES if e.id == "websignal").status == "in development"
     hotspots = [e for e in ENTRIES if e.id.startswith("crime-hotspots-")]
     assert len(hotspots) == 6 and {e.status for e in hotspots} == {"in development"}
 

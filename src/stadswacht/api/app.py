@@ -31,7 +31,9 @@ from stadswacht.api.routes import (
     hotspots,
     incidents,
     readings,
+    resilience,
     stream,
+    websignal,
     zones,
 )
 from stadswacht.config import Settings
@@ -100,6 +102,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         deadletters,
         stream,
         cap,
+        websignal,
+        resilience,
         health,
     ):
         app.include_router(module.router)

@@ -19,17 +19,21 @@ from dataclasses import dataclass, field
 __all__ = [
     "DETECTIONS_PREFIX",
     "READINGS_PREFIX",
+    "REJECTIONS_PREFIX",
     "Bus",
     "Message",
     "QueueSubscription",
     "Subscription",
     "detection_subject",
     "reading_subject",
+    "rejection_subject",
     "subject_matches",
 ]
 
 READINGS_PREFIX = "stadswacht.readings"
 DETECTIONS_PREFIX = "stadswacht.detections"
+REJECTIONS_PREFIX = "stadswacht.rejections"
+"""Ingest's rejection and duplicate events, ``stadswacht.rejections.<reason>``."""
 
 
 def detection_subject(area: str | None, kind: str) -> str:
@@ -50,6 +54,15 @@ def reading_subject(area: str | None, kind: str) -> str:
     'stadswacht.readings._.power'
     """
     return f"{READINGS_PREFIX}.{area or '_'}.{kind}"
+
+
+def rejection_subject(reason: str) -> str:
+    """The subject ingest publishes a rejection (or ``duplicate``) event on.
+
+    >>> rejection_subject("bad_signature")
+    'stadswacht.rejections.bad_signature'
+    """
+    return f"{REJECTIONS_PREFIX}.{reason}"
 
 
 def subject_matches(pattern: str, subject: str) -> bool:

@@ -27,8 +27,9 @@ __all__ = [
 Item = dict[str, Any]
 """One item of a batch: a signed reading, or a gateway envelope."""
 
-RETRYABLE_REASONS = frozenset({"rate_limited"})
-"""Per-item reasons that are not final: the item is kept and sent again after a back-off.
+RETRYABLE_REASONS = frozenset({"rate_limited", "unavailable"})
+"""Per-item reasons that are not final: the item is kept and sent again after a back-off
+(``unavailable``: the platform's store is down and it could not check the device yet).
 
 Every other reason (``bad_signature``, ``invalid_values``, ``replay``, ...) is final: sending
 the same bytes again can only be rejected again."""

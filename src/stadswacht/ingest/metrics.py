@@ -5,14 +5,21 @@ Reason codes are a closed set, so label cardinality stays small.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 __all__ = [
     "BATCH_SECONDS",
     "BUS_PUBLISH_FAILURES",
+    "OUTBOX_DROPPED",
+    "OUTBOX_MESSAGES",
     "READINGS_ACCEPTED",
+    "READINGS_BUFFERED",
     "READINGS_DUPLICATE",
     "READINGS_REJECTED",
+    "REJECTION_EVENTS",
+    "SPOOL_BYTES",
+    "SPOOL_DRAINED",
+    "SPOOL_READINGS",
 ]
 
 READINGS_ACCEPTED = Counter("stadswacht_readings_accepted_total", "Readings stored", ["transport"])
@@ -24,6 +31,11 @@ READINGS_DUPLICATE = Counter(
     "Identical copies of stored readings (redeliveries), not stored again",
     ["transport"],
 )
+READINGS_BUFFERED = Counter(
+    "stadswacht_readings_buffered_total",
+    "Readings written to the ingest spool because the store was down (stored later)",
+    ["transport"],
+)
 BATCH_SECONDS = Histogram(
     "stadswacht_ingest_batch_seconds",
     "Time to check, store and publish one batch",
@@ -32,5 +44,26 @@ BATCH_SECONDS = Histogram(
 )
 BUS_PUBLISH_FAILURES = Counter(
     "stadswacht_bus_publish_failures_total",
-    "Stored readings that could not be published on the bus after retries",
+    "Messages whose publish on the bus failed and that went to the outbox",
+)
+SPOOL_READINGS = Gauge(
+    "stadswacht_ingest_spool_readings", "Readings in the ingest spool, not yet stored"
+)
+SPOOL_BYTES = Gauge("stadswacht_ingest_spool_bytes", "Undrained bytes in the ingest spool")
+SPOOL_DRAINED = Counter(
+    "stadswacht_ingest_spool_drained_total",
+    "Spooled readings drained into the store, by outcome (stored, duplicate, replay)",
+    ["outcome"],
+)
+OUTBOX_MESSAGES = Gauge(
+    "stadswacht_ingest_outbox_messages", "Messages waiting in the outbox for the bus"
+)
+OUTBOX_DROPPED = Counter(
+    "stadswacht_ingest_outbox_dropped_total",
+    "Unpublished messages dropped because the outbox was full (readings stay in the store)",
+)
+REJECTION_EVENTS = Counter(
+    "stadswacht_rejection_events_total",
+    "Rejection and duplicate events handed to the bus, by reason",
+    ["reason"],
 )

@@ -41,6 +41,7 @@ __all__ = [
     "score_crowd",
     "score_detections",
     "score_hazard",
+    "score_infra",
     "write_scorecard",
 ]
 
@@ -52,7 +53,7 @@ TRUTH_FOR: dict[str, tuple[str, ...]] = {
     "crowd": ("crowd_surge",),
     "hazard": ("water_rise",),
     "infra": ("power_cut", "sensor_failure", "cyber_attack"),
-    "websignal": (),
+    "websignal": ("post_burst", "post_spam"),
 }
 """Ground-truth event types each detector kind is scored on (fireworks and ordinary impulsive
 noise are the gunshot detector's confusers: it is scored on not firing for them)."""
@@ -94,6 +95,22 @@ def score(
                 report.simulation.scenario.duration_s,
             )
             card[kind]["truth_events"] = events
+        elif kind == "infra":
+            sc = report.simulation.scenario
+            card[kind] = score_infra(
+                detections[kind],
+                truth,
+                sc.section("tolerances"),
+                sc.duration_s,
+                {s.id: float(sc.heartbeat_s if s.group == "acoustic" else sc.interval_s)
+                 for s in sc.sensors},
+            )  # fmt: skip
+            card[kind]["truth_events"] = events
+        elif kind == "websignal":
+            card[kind] = score_websignal(
+                detections[kind], truth, report.simulation.scenario.duration_s
+            )
+            card[kind]["truth_events"] = events
         elif kind == "crowd":
             zones = [z.id for z in report.simulation.scenario.zones]
             card[kind] = score_crowd(
@@ -117,7 +134,7 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "crowd": ("crowd_surge",),
     "hazard": ("water_rise",),
     "infra": ("power_cut", "sensor_failure", "cyber_attack"),
-    "websignal": (),
+    "websignal": ("post_burst",),
 }
 """Ground-truth types a detector kind must find; the rest of :data:`TRUTH_FOR` are confusers."""
 
@@ -209,6 +226,197 @@ def score_detections(
         "latency_s": _spread(latencies),
         "decision_delay_s": _spread(delays),
         "missed": sorted(unmatched),
+    }
+
+
+INFRA_TOLERANCE_S = 900.0
+"""Default time tolerance of an infrastructure truth event [s]: a detection whose (estimated)
+start lies this long before its start to this long after its end belongs to it."""
+
+
+def _infra_devices(ev: TruthEvent) -> set[str]:
+    d = ev.details
+    if ev.type == "sensor_failure":
+        return {str(d.get("sensor"))}
+    if ev.type == "power_cut":
+        return {str(x) for x in d.get("sensors", ())}
+    return {str(x) for x in d.get("devices", ())}
+
+
+def score_infra(
+    detections: Sequence[Mapping[str, Any]],
+    truth: Sequence[TruthEvent],
+    tolerances: Mapping[str, Any],
+    duration_s: float,
+    intervals: Mapping[str, float],
+) -> dict[str, Any]:
+    """Score infrastructure detections against the injected sensor failures, power cuts and
+    cyber attacks.
+
+    A detection is ``{"type", "devices", "time", "detected_at"}`` (``type`` as the detection's
+    ``details["type"]``, ``time`` its estimated start). It *concerns* a true event when it
+    names one of the event's devices and its time lies within the event (widened by the
+    scenario's ``time_s`` tolerance for the type, default 900 s); it *detects* the event when
+    it also has the event's type. Figures per truth type: detection rate and time to detection
+    (first detecting detection raised, minus the event's start [s]); for silent sensors that
+    time in the sensor's own reporting intervals (``intervals``: device → [s]); per power cut
+    the number of detections concerning it (the target is one); false alarms: detections that
+    concern no true event, per device per day.
+
+    >>> ev = TruthEvent("f", "sensor_failure", "2026-11-25T00:00:00Z", "2026-11-25T01:00:00Z",
+    ...                 details={"sensor": "c1", "mode": "silent"})
+    >>> det = {"type": "sensor_failure", "devices": ["c1"], "time": "2026-11-25T00:00:00Z",
+    ...        "detected_at": "2026-11-25T00:01:00.5Z"}
+    >>> card = score_infra([det], [ev], {}, 86400, {"c1": 60.0})
+    >>> card["detection_rate"], card["silent_detection_intervals"], card["false_alarms"]
+    (1.0, {'f': 1.008}, 0)
+    """
+    targets = [t for t in truth if t.type in TARGETS["infra"]]
+    concerned: dict[str, list[Mapping[str, Any]]] = {t.id: [] for t in targets}
+    false_alarms = 0
+    for det in detections:
+        t_det = parse_time(str(det["time"]))
+        hit = False
+        for ev in targets:
+            tol = float(dict(tolerances.get(ev.type, {})).get("time_s", INFRA_TOLERANCE_S))
+            lo = (parse_time(ev.start) - t_det).total_seconds()
+            hi = (t_det - parse_time(ev.end)).total_seconds()
+            if lo <= tol and hi <= tol and _infra_devices(ev) & set(det.get("devices", ())):
+                concerned[ev.id].append(det)
+                hit = True
+        false_alarms += not hit
+    by_type: dict[str, dict[str, Any]] = {}
+    by_event: dict[str, dict[str, Any]] = {}
+    silent: dict[str, float] = {}
+    per_outage: dict[str, int] = {}
+    latencies: list[float] = []
+    for ev in targets:
+        mine = [d for d in concerned[ev.id] if d.get("type") == ev.type]
+        entry = by_type.setdefault(ev.type, {"events": 0, "detected": 0, "_ttd": []})
+        entry["events"] += 1
+        ttd = None
+        if mine:
+            first = min(parse_time(str(d["detected_at"])) for d in mine)
+            ttd = (first - parse_time(ev.start)).total_seconds()
+            entry["detected"] += 1
+            entry["_ttd"].append(ttd)
+            latencies.append(ttd)
+            if ev.type == "sensor_failure" and ev.details.get("mode") == "silent":
+                step = intervals.get(str(ev.details.get("sensor")))
+                if step:
+                    silent[ev.id] = round(ttd / step, 3)
+        if ev.type == "power_cut":
+            # Detections of the outage itself, not those that detect another true event in
+            # it (an attack on its silent sensors is a second event, rightly detected apart).
+            own = [
+                d
+                for d in concerned[ev.id]
+                if not any(
+                    d in concerned[o.id] and d.get("type") == o.type
+                    for o in targets
+                    if o.id != ev.id
+                )
+            ]
+            per_outage[ev.id] = len(own)
+        by_event[ev.id] = {
+            "type": ev.type,
+            "mode": ev.details.get("mode"),
+            "detected": ttd is not None,
+            "time_to_detection_s": None if ttd is None else round(ttd, 3),
+            "detections": len(concerned[ev.id]),
+            "checks": sorted({str(d.get("check")) for d in mine}),
+        }
+    for entry in by_type.values():
+        ttds = entry.pop("_ttd")
+        entry["detection_rate"] = round(entry["detected"] / entry["events"], 3)
+        entry["time_to_detection_s"] = _spread(ttds)
+    found = sum(e["detected"] for e in by_type.values())
+    days = max(duration_s, 1.0) / 86400
+    n_devices = max(len(intervals), 1)
+    return {
+        "status": "scored",
+        "events": len(targets),
+        "detected": found,
+        "detection_rate": round(found / len(targets), 3) if targets else None,
+        "detections": len(detections),
+        "precision": round((len(detections) - false_alarms) / len(detections), 3)
+        if detections
+        else None,
+        "by_type": by_type,
+        "by_event": by_event,
+        "silent_detection_intervals": silent,
+        "detections_per_outage": per_outage,
+        "false_alarms": false_alarms,
+        "false_alarms_per_hour": round(false_alarms / (duration_s / 3600), 3),
+        "false_alarms_per_device_per_day": round(false_alarms / n_devices / days, 4),
+        "localisation_error_m": None,
+        "latency_s": _spread(latencies),
+        "decision_delay_s": None,
+        "missed": sorted(e for e, v in by_event.items() if not v["detected"]),
+    }
+
+
+WEBSIGNAL_MARGIN_S = 900.0
+"""A web-signal detection in a burst's zone that starts at most this long before the burst's
+first post, or while people are still posting, belongs to it [s]: the detector's window is
+15 min, so its start (the first post of the window) can precede the first injected post."""
+
+
+def score_websignal(
+    detections: Sequence[Mapping[str, Any]], truth: Sequence[TruthEvent], duration_s: float
+) -> dict[str, Any]:
+    """Score web-signal burst detections against the injected post bursts and spam.
+
+    A detection is ``{"zone", "time", "detected_at"}`` (``time``: the burst's start). It
+    matches the unmatched ``post_burst`` of its zone whose span (first post - margin to last
+    post) holds its ``time``. Figures: detection rate, precision, false alarms per hour, time
+    to detection (``detected_at`` minus the burst's first post) [s], and the false alarms
+    during single-author spam (``post_spam``, same zone, first post - margin to last post +
+    margin), which must be none.
+    """
+    bursts = [t for t in truth if t.type == "post_burst"]
+    spam = [t for t in truth if t.type == "post_spam"]
+    unmatched = {t.id: t for t in bursts}
+    ttd: dict[str, float] = {}
+    false_alarms = 0
+    during_spam = 0
+    for det in sorted(detections, key=lambda d: str(d["time"])):
+        t = parse_time(str(det["time"]))
+
+        def within(ev: TruthEvent, after: float, t: datetime = t) -> bool:
+            lo = (parse_time(ev.start) - t).total_seconds() <= WEBSIGNAL_MARGIN_S
+            return lo and (t - parse_time(ev.end)).total_seconds() <= after
+
+        hit = next(
+            (ev for ev in unmatched.values() if ev.zone == det.get("zone") and within(ev, 0.0)),
+            None,
+        )
+        if hit is None:
+            false_alarms += 1
+            if any(ev.zone == det.get("zone") and within(ev, WEBSIGNAL_MARGIN_S) for ev in spam):
+                during_spam += 1
+            continue
+        del unmatched[hit.id]
+        ttd[hit.id] = round(
+            (parse_time(str(det["detected_at"])) - parse_time(hit.start)).total_seconds(), 1
+        )
+    found = len(bursts) - len(unmatched)
+    return {
+        "status": "scored",
+        "events": len(bursts),
+        "detected": found,
+        "detection_rate": round(found / len(bursts), 3) if bursts else None,
+        "detections": len(detections),
+        "precision": round(found / len(detections), 3) if detections else None,
+        "false_alarms": false_alarms,
+        "false_alarms_per_hour": round(false_alarms / (duration_s / 3600), 3),
+        "latency_s": _spread(list(ttd.values())),
+        "time_to_detection_by_burst_s": ttd,
+        "localisation_error_m": None,
+        "decision_delay_s": None,
+        "missed": sorted(unmatched),
+        "spam_events": len(spam),
+        "detections_during_spam": during_spam,
     }
 
 
@@ -407,8 +615,12 @@ def _ingest(report: ReplayReport, elapsed_s: float | None) -> dict[str, Any]:
         )
         entry["sent"] += n
         entry["outcomes"][outcome] = n
-    for entry in attacks.values():
+    for mode, entry in attacks.items():
         entry["refused_as_expected"] = entry["outcomes"].get(entry["expected"], 0)
+        if mode == "replayed":
+            # An identical copy within the duplicate window is answered "duplicate": refused
+            # too (nothing stored again), and a replay burst for the infra detector.
+            entry["refused_as_expected"] += entry["outcomes"].get("duplicate", 0)
         entry["stored"] = entry["outcomes"].get("accepted", 0)
     out: dict[str, Any] = {
         "status": "scored",

@@ -341,6 +341,9 @@ def _cross_check(doc: dict[str, Any], rep: _Reporter) -> None:
             )
         if "zone" in ev and ev["zone"] not in zones:
             rep.add((*where, "zone"), f"zone {ev['zone']!r} is not in area.zones")
+        for j, zid in enumerate(ev.get("zones") or []):  # post_chatter
+            if zid not in zones:
+                rep.add((*where, "zones", j), f"zone {zid!r} is not in area.zones")
         for key in ("sensor",):
             if key in ev and ev[key] not in sensors:
                 rep.add((*where, key), f"sensor {ev[key]!r} is not in sensors")

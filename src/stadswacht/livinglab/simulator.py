@@ -129,6 +129,8 @@ class Simulation:
     seq_base: int
     emissions: list[Emission]
     truth: list[TruthEvent]
+    posts: list[Any] = field(default_factory=list)
+    """Public posts (:class:`stadswacht.livinglab.posts.SimPost`), in send order."""
 
     def genuine(self) -> Iterator[Emission]:
         """The emissions that are not attacks."""
@@ -708,8 +710,12 @@ def simulate(scenario: Scenario, start: datetime, *, seq_base: int = 1) -> Simul
     attacks = sim.attacks(genuine, _rng(scenario.seed, "attacks"))
     emissions = [e for items in genuine.values() for e in items] + attacks
     emissions.sort(key=lambda e: (e.send_s, e.attack is not None, e.reading["device"]))
+    from stadswacht.livinglab.posts import simulate_posts  # it builds on this module
+
+    posts, post_truth = simulate_posts(scenario, sim.start)
+    sim.truth += post_truth
     sim.truth.sort(key=lambda e: (e.start, e.id))
-    return Simulation(scenario, sim.start, seq_base, emissions, sim.truth)
+    return Simulation(scenario, sim.start, seq_base, emissions, sim.truth, posts)
 
 
 def astronomical_tides(

@@ -30,7 +30,7 @@ __all__ = ["DETECTION_KINDS", "Detection", "DetectionId", "Ellipse"]
 DetectionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
 """A detection id: letters, digits and ``_ . : -``, at most 128."""
 
-DETECTION_KINDS = ("gunshot", "fireworks", "impulsive_other", "crowd", "hazard")
+DETECTION_KINDS = ("gunshot", "fireworks", "impulsive_other", "crowd", "hazard", "websignal")
 """Kinds of detection the platform raises so far (more come with each detector)."""
 
 

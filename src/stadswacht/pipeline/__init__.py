@@ -133,6 +133,12 @@ class Platform:
             for e in entries
         )
 
+    async def device_cleared(self, device_id: str) -> None:
+        """Tell this process's infra detector that a person cleared ``device_id`` (call on the
+        event loop that runs the detectors; a no-op where none run)."""
+        if self.detectors is not None:
+            await self.detectors.cleared(device_id)
+
     def add_thresholds(self, thresholds: list[Threshold]) -> None:
         """Put thresholds in force (a scenario's); one with the same id is replaced."""
         new = {t.id for t in thresholds}
@@ -173,6 +179,7 @@ class Platform:
         from stadswacht.alerting.cap import Status
         from stadswacht.alerting.service import AlertService
         from stadswacht.pipeline.detectors import DetectorWorker
+        from stadswacht.pipeline.infra import InfraStage
 
         self.detectors = DetectorWorker(
             self.store,
@@ -180,9 +187,14 @@ class Platform:
             self.registry,
             thresholds=lambda: list(self.thresholds),
             forecaster=self.level_forecaster,
+            infra=InfraStage(device=self.registry.get, devices=self.registry.list),
+            audit=self.record_access,
         )
         await self.detectors.start()
-        log.info("detectors running: gunshot, crowd, hazard (%d thresholds)", len(self.thresholds))
+        log.info(
+            "detectors running: infra, gunshot, crowd, hazard (%d thresholds)",
+            len(self.thresholds),
+        )
         self.alerts = AlertService(
             self.store,
             self.bus,

@@ -1,7 +1,10 @@
-"""The live detector worker: readings from the bus through the detector stages (gunshot,
-crowd, hazard), detections to
-the store and back onto the bus (``stadswacht.detections.<area>.<kind>``), where the live
-stream and, later, fusion pick them up.
+"""The live detector worker: readings from the bus through the detector stages (infra first,
+then gunshot, crowd, hazard), detections to the store and back onto the bus
+(``stadswacht.detections.<area>.<kind>``), where the live stream and fusion pick them up.
+
+The infra stage also takes the ingest's rejections (``stadswacht.rejections.<reason>``:
+signature failures, replays, duplicates) and may put a device in quarantine; the other stages
+leave out the readings of quarantined devices (:mod:`stadswacht.pipeline.quarantine`).
 
 Event time drives the detectors (see :mod:`stadswacht.pipeline.gunshot`). Between readings a
 timer moves it on by the wall-clock time that passed since the newest reading, so a decision
@@ -18,7 +21,12 @@ import time
 from collections.abc import Callable, Sequence
 
 from stadswacht.bus import Bus
-from stadswacht.bus.base import READINGS_PREFIX, Subscription, detection_subject
+from stadswacht.bus.base import (
+    READINGS_PREFIX,
+    REJECTIONS_PREFIX,
+    Subscription,
+    detection_subject,
+)
 from stadswacht.detect.hazard.thresholds import Threshold
 from stadswacht.ingest.registry import DeviceRegistry
 from stadswacht.model import Detection, DeviceKind
@@ -26,6 +34,7 @@ from stadswacht.pipeline.crowd import CrowdStage
 from stadswacht.pipeline.gunshot import GunshotStage
 from stadswacht.pipeline.hazard import HazardStage, LevelForecaster
 from stadswacht.pipeline.offline import Stage
+from stadswacht.pipeline.quarantine import Audit, InfraLike, Quarantining, SkipQuarantined
 from stadswacht.store import Store
 
 __all__ = ["DetectorWorker", "publish_detections"]
@@ -60,6 +69,8 @@ class DetectorWorker:
         *,
         thresholds: Callable[[], list[Threshold]] = list,
         forecaster: LevelForecaster | None = None,
+        infra: InfraLike | None = None,
+        audit: Audit | None = None,
         tick_s: float = 0.2,
     ) -> None:
         self.store = store
@@ -76,7 +87,12 @@ class DetectorWorker:
             thresholds=thresholds,
             forecaster=forecaster,
         )
-        self._stages: list[Stage] = [self.gunshot, self.crowd, self.hazard]
+        self.infra = Quarantining(infra, registry, audit) if infra is not None else None
+        others: list[Stage] = [
+            SkipQuarantined(stage, registry.quarantined)
+            for stage in (self.gunshot, self.crowd, self.hazard)
+        ]
+        self._stages: list[Stage] = ([self.infra] if self.infra else []) + others
         # Per stage: newest event time seen, and the wall-clock time it was seen.
         self._marks = [(float("-inf"), 0.0) for _ in self._stages]
         self._tasks: list[asyncio.Task[None]] = []
@@ -89,6 +105,11 @@ class DetectorWorker:
             asyncio.create_task(self._consume(sub), name="detectors-consume"),
             asyncio.create_task(self._tick(), name="detectors-tick"),
         ]
+        if self.infra is not None:
+            rejections = await self.bus.subscribe(f"{REJECTIONS_PREFIX}.>")
+            self._tasks.append(
+                asyncio.create_task(self._rejections(rejections), name="detectors-rejections")
+            )
 
     async def stop(self) -> None:
         """Stop consuming; detections already raised are stored. Tasks of an event loop that
@@ -115,6 +136,33 @@ class DetectorWorker:
                 for i, stage in enumerate(self._stages):
                     if stage.watermark > self._marks[i][0]:
                         self._marks[i] = (stage.watermark, time.time())
+                if found:
+                    await self._emit(found)
+                await msg.ack()
+        finally:
+            await sub.close()
+
+    async def cleared(self, device_id: str) -> None:
+        """A person cleared ``device_id``'s quarantine: the infra detector's open findings on it
+        end (stored and published as ended). Call on this worker's event loop."""
+        if self.infra is None:
+            return
+        clear = getattr(self.infra.stage, "clear", None)
+        if clear is None:
+            return
+        found = clear(device_id, time.time())
+        if found:
+            await self._emit(found)
+
+    async def _rejections(self, sub: Subscription) -> None:
+        assert self.infra is not None
+        try:
+            async for msg in sub:
+                try:
+                    found = self.infra.handle_rejection(json.loads(msg.data), time.time())
+                except Exception:  # one bad message must not stop detection
+                    log.exception("infra detector failed on rejection %s", msg.msg_id)
+                    found = []
                 if found:
                     await self._emit(found)
                 await msg.ack()

@@ -699,6 +699,88 @@ def _hotspot_entries() -> list[dict[str, Any]]:
     return [_hotspot(*m) for m in _HOTSPOT_MODELS]
 
 
+def _websignal() -> dict[str, Any]:
+    return dict(
+        id="websignal",
+        name="Web signals: bursts of public posts per area",
+        short_description=(
+            "Reads public posts from feeds the deployment is allowed to use, keeps the ones "
+            "about the platform's areas, classifies them for safety relevance and information "
+            "type (a small text classifier plus the operator's search terms) and reports when "
+            "clearly more different people than normal post about one kind of thing in one "
+            "area. About phenomena and places, never about persons."
+        ),
+        status="in development",
+        publication_category=(
+            "Impactful algorithm (impactvol algoritme): it processes personal data (public "
+            "posts) and its output can send emergency services to a place. It does not profile "
+            "persons. Whether it is high-risk under the AI Act is for the deploying "
+            "organisation to assess."
+        ),
+        goal_and_impact=(
+            "Goal: earlier awareness of an incident (fire, fight, crush, outage) from what "
+            "people in the area post. Impact: a false burst can send attention to a place for "
+            "nothing; a missed one gives no signal. Risk: monitoring of people's speech; the "
+            "Dutch DPA objected to social-media monitoring of (young) persons, so nothing here "
+            "follows, scores or lists a person."
+        ),
+        considerations=(
+            "Counting distinct authors, not posts, so one account posting many times never "
+            "makes a burst; minimum 5 authors; only counts of cells with 5 or more authors "
+            "leave the module by default. Keyword layer editable by the operator so that its "
+            "scenarios are explicit. See docs/websignal.md and docs/dpia-websignal.md."
+        ),
+        human_intervention=(
+            "A burst is a detection shown to an operator with its counts, expected count, "
+            "p-value and up to three example posts (authors replaced by labels); a person "
+            "decides what to do. Individual posts only for analysts and supervisors, each "
+            "read on the audit log."
+        ),
+        risk_management=(
+            "Author handles replaced by keyed pseudonyms on arrival, @handles in the text "
+            "removed; posts deleted after 7 days (retention job); TLP:AMBER for posts and "
+            "bursts, shared only under an agreement; living-lab evaluation with single-author "
+            "spam as a confuser (stadswacht evaluate)."
+        ),
+        legal_basis=(
+            "Assumed: AVG art. 6(1)(e) (public task) for municipalities and safety regions "
+            "(Gemeentewet art. 172, Wet veiligheidsregio's); Politiewet 2012 art. 3 and Wet "
+            "politiegegevens for the police. To be confirmed by the deploying organisation's "
+            "data protection officer (docs/dpia-websignal.md)."
+        ),
+        impact_assessment=(
+            "DPIA note: docs/dpia-websignal.md (a starting point, not a completed DPIA); the "
+            "deploying organisation must carry out the DPIA and an IAMA before use."
+        ),
+        data_sources=(
+            "Public posts from configured RSS/Atom feeds, a push endpoint and replay files: "
+            "text, time, language, position or place name, author (pseudonymised at once). "
+            "Classifier trained on CrisisLexT26 (labelled crisis tweets, 26 crises)."
+        ),
+        technical_operation=(
+            "Geofence (point in polygon, or a gazetteer of place names), text classifier and "
+            "keyword layer, then per area and information type a Poisson tail test of the "
+            "distinct authors in a 15-minute window against the learnt normal rate "
+            "(src/stadswacht/detect/websignal/burst.py)."
+        ),
+        algorithm_type="Statistical test on counts, with a self-learning text classifier",
+        performance=(),
+        performance_note=(
+            "No figure published in README.md yet. Burst detection is measured by "
+            "`stadswacht evaluate scenarios/malieveld_event.yaml` (detection rate, time to "
+            "detection, detections during single-author spam); the classifier by "
+            "`.venv/bin/python bench/websignal.py` (docs/model-cards/websignal.md)."
+        ),
+        monitoring=(
+            "Bursts raised and dismissed per area; counts per area and type against their "
+            "normal; the audit log of every individual post read."
+        ),
+        source_code="src/stadswacht/detect/websignal/, src/stadswacht/pipeline/websignal.py",
+        detectors=("websignal",),
+        detection_kinds=("websignal",),
+    )
+
+
 def _planned(entry_id: str, name: str, what: str, why: str, data: str) -> dict[str, Any]:
     later = "Planned: decided before it is built, and published here before it is used."
     return dict(
@@ -734,13 +816,7 @@ def _entries() -> list[dict[str, Any]]:
         _hazard_monitor(),
         _water_forecast(),
         *_hotspot_entries(),
-        _planned(
-            "websignal",
-            "Web signals",
-            "Would notice public posts about incidents in the area (e.g. a fire, a fight).",
-            "Goal: earlier awareness. Risk: monitoring of people's speech.",
-            "Would use public posts; authors kept only as keyed pseudonyms, posts kept briefly.",
-        ),
+        _websignal(),
     ]
 
 

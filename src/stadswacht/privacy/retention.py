@@ -28,13 +28,16 @@ CAP alerts                  1826  public warnings are public record: five years,
                                   keeping is for the archive (Archiefwet), by export.
 closed incidents            1826  what was done about an event, by whom and why (the timeline):
                                   five years, as for alerts. Open incidents are never deleted.
+posts (web signals)         7     public posts are personal data; they are kept only to count
+                                  distinct authors and to let an analyst check a burst. With
+                                  the post goes its author's pseudonym (kept nowhere else).
 =========================== ===== ==============================================================
 
 A reading must be kept longer than ``max_reading_age_s`` (7 days by default): until then a
 replayed reading is caught by its sequence number, after that by its age.
 :meth:`RetentionPolicy.check` refuses a policy that would open that gap.
 
-Incidents and web signals get their own periods when their stores exist (issues #8 and #9).
+Web-signal posts (issue #10) are kept 7 days; their author pseudonyms go with them.
 """
 
 from __future__ import annotations
@@ -102,6 +105,8 @@ class RetentionPolicy:
     alerts: float = 1826
     incidents: float = 1826
     """Closed incidents (resolved, false alarm), by their last activity."""
+    posts: float = 7
+    """Web-signal posts (pseudonymised), by the time they were posted."""
 
     def __post_init__(self) -> None:
         periods = {f"readings.{k}": v for k, v in self.readings.items()}
@@ -111,6 +116,7 @@ class RetentionPolicy:
             detections=self.detections,
             alerts=self.alerts,
             incidents=self.incidents,
+            posts=self.posts,
         )
         for name, days in periods.items():
             if isinstance(days, bool) or not isinstance(days, int | float):
@@ -143,6 +149,7 @@ class RetentionPolicy:
         out["detections"] = before(self.detections)
         out["alerts"] = before(self.alerts)
         out["incidents"] = before(self.incidents)
+        out["posts"] = before(self.posts)
         return out
 
     def check(self, max_reading_age_s: float) -> None:
@@ -170,11 +177,12 @@ class RetentionPolicy:
             {"data": "detections", "days": self.detections},
             {"data": "alerts", "days": self.alerts},
             {"data": "incidents", "days": self.incidents},
+            {"data": "posts", "days": self.posts},
         ]
         return rows
 
 
-_TOP = {"readings", "dead_letters", "detections", "alerts", "incidents"}
+_TOP = {"readings", "dead_letters", "detections", "alerts", "incidents", "posts"}
 
 
 def policy_from_dict(doc: Any, where: str = "retention") -> RetentionPolicy:
@@ -206,7 +214,8 @@ def policy_from_dict(doc: Any, where: str = "retention") -> RetentionPolicy:
             readings = {k: v for k, v in readings.items() if k in readings_doc}
         else:
             readings[kind] = days
-    fields = {k: doc[k] for k in ("dead_letters", "detections", "alerts", "incidents") if k in doc}
+    kinds = ("dead_letters", "detections", "alerts", "incidents", "posts")
+    fields = {k: doc[k] for k in kinds if k in doc}
     try:
         return RetentionPolicy(readings=readings, readings_default=readings_default, **fields)
     except ConfigurationError as exc:
@@ -271,6 +280,8 @@ class RetentionJob:
                 n = self.store.purge_detections(before_us)
             elif name == "incidents":
                 n = self.store.purge_incidents(before_us)
+            elif name == "posts":
+                n = self.store.purge_posts(before_us)
             else:
                 n = self.store.purge_alerts(before_us)
             deleted[name] = n

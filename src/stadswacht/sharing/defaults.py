@@ -27,6 +27,8 @@ DEFAULT_BY_KIND: dict[ObjectKind, Classification] = {
     ObjectKind.FORECAST: Classification.GREEN,
     ObjectKind.ALERT: Classification.CLEAR,
     ObjectKind.ZONE_STATE: Classification.GREEN,
+    ObjectKind.POST: Classification.AMBER,
+    ObjectKind.WEBSIGNAL_COUNT: Classification.GREEN,
     ObjectKind.AUDIT_LOG: Classification.AMBER_STRICT,
 }
 """Default classification per object kind."""
@@ -36,6 +38,7 @@ DEFAULT_BY_DETECTION_KIND: dict[str, Classification] = {
     "fireworks": Classification.GREEN,
     "crowd": Classification.GREEN,
     "hazard": Classification.CLEAR,
+    "websignal": Classification.AMBER,
 }
 """Default classification of a detection by its kind (what it detected)."""
 

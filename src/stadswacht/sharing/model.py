@@ -57,6 +57,11 @@ class ObjectKind(StrEnum):
     FORECAST = "forecast"
     ALERT = "alert"
     ZONE_STATE = "zone_state"
+    POST = "post"
+    """A public post (web signals), pseudonymised: personal data, for the roles that check
+    bursts (analyst, supervisor) only."""
+    WEBSIGNAL_COUNT = "websignal_count"
+    """Counts of posts per area and information type, published for >= 5 authors only."""
     AUDIT_LOG = "audit_log"
     """The audit log itself: read by auditors (and admins) only, never shared by agreement."""
 

@@ -77,10 +77,11 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
 
 ROLE_KINDS: dict[Role, frozenset[ObjectKind]] = {
     Role.ADMIN: frozenset(ObjectKind),
-    Role.OPERATOR: OPERATIONAL_KINDS,
+    # Individual posts are personal data: only the roles that check a burst read them.
+    Role.OPERATOR: OPERATIONAL_KINDS - {ObjectKind.POST},
     Role.ANALYST: OPERATIONAL_KINDS,
     Role.SUPERVISOR: OPERATIONAL_KINDS,
-    Role.INFORMATION_MANAGER: OPERATIONAL_KINDS,
+    Role.INFORMATION_MANAGER: OPERATIONAL_KINDS - {ObjectKind.POST},
     Role.INTEGRATOR: frozenset({ObjectKind.DEVICE, ObjectKind.READING}),
     Role.AUDITOR: frozenset({ObjectKind.AUDIT_LOG}),
 }

@@ -20,14 +20,17 @@ __all__ = [
     "FuseDecision",
     "IncidentChange",
     "IncidentQuery",
+    "PostQuery",
     "ReadingQuery",
     "Store",
     "StoredForecastRun",
     "StoredIncident",
+    "StoredPost",
     "Where",
     "detection_where",
     "forecast_run_where",
     "incident_where",
+    "post_where",
     "reading_where",
 ]
 
@@ -387,6 +390,23 @@ class Store(ABC):
         """Runs newest first (``day``, then ``created_us``, descending), of those agencies
         (``None``: all) and that model (``None``: every model)."""
 
+    # --- posts (web signals, #10) --------------------------------------------------------------
+    # Posts arrive pseudonymised (stadswacht.detect.websignal.post): the store never sees a
+    # handle. They are kept for the posts retention only (7 days by default).
+    @abstractmethod
+    def put_posts(self, posts: Sequence[StoredPost]) -> int:
+        """Store posts in one transaction; a post whose id is stored already is skipped.
+        Return how many were new."""
+
+    @abstractmethod
+    def list_posts(self, query: PostQuery) -> list[StoredPost]:
+        """Posts matching ``query``, in ``time`` order (or newest first), at most
+        ``query.limit``."""
+
+    @abstractmethod
+    def purge_posts(self, before_us: int) -> int:
+        """Delete posts whose ``time`` is before ``before_us`` [µs]; return how many went."""
+
     def latest_forecast_run(
         self, agency: str | None = None, model: str | None = None
     ) -> StoredForecastRun | None:
@@ -420,6 +440,52 @@ def forecast_run_where(
     """The ``WHERE`` clause of a forecast-run listing; ``None`` when it cannot match anything."""
     where = Where(mark, arrays=arrays).equal("model", model)
     return where if where.within("agency", agencies) else None
+
+
+# --- posts (web signals, #10) ------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class StoredPost:
+    """A post as the store keeps it: the columns it is found by, and the whole document (the
+    JSON of a :class:`stadswacht.detect.websignal.post.Post`, which the store does not
+    interpret). ``author`` is a pseudonym; times in µs since the Unix epoch."""
+
+    id: str
+    source: str
+    agency: str
+    area: str | None
+    time_us: int
+    received_us: int
+    author: str
+    relevant: bool
+    info_type: str
+    doc: str
+
+
+@dataclass(frozen=True, slots=True)
+class PostQuery:
+    """Filters for listing posts; every field narrows the result. ``since_us``/``until_us``
+    bound the post's time; ``agencies`` limits the result to posts owned by those agencies
+    (``None``: all)."""
+
+    area: str | None = None
+    source: str | None = None
+    info_type: str | None = None
+    relevant_only: bool = False
+    since_us: int | None = None
+    until_us: int | None = None
+    agencies: frozenset[str] | None = None
+    limit: int = 1000
+    newest_first: bool = False
+
+
+def post_where(query: PostQuery, mark: str, *, arrays: bool = False) -> Where | None:
+    """The ``WHERE`` clause of a post query; ``None`` when it cannot match anything."""
+    where = Where(mark, arrays=arrays).equal("area", query.area).equal("source", query.source)
+    where.equal("info_type", query.info_type)
+    where.compare("time_us", ">=", query.since_us).compare("time_us", "<", query.until_us)
+    if query.relevant_only:
+        where.terms.append("relevant = 1" if mark == "?" else "relevant")
+    return where if where.within("agency", query.agencies) else None
 
 
 # --- incidents (fusion, #7): the records the methods above take and give ---------------------

@@ -46,15 +46,18 @@ from stadswacht.store.base import (
     FuseDecision,
     IncidentChange,
     IncidentQuery,
+    PostQuery,
     ReadingQuery,
     Store,
     StoredAlert,
     StoredForecastRun,
     StoredIncident,
+    StoredPost,
     Where,
     detection_where,
     forecast_run_where,
     incident_where,
+    post_where,
     reading_where,
 )
 
@@ -109,6 +112,12 @@ CREATE TABLE IF NOT EXISTS forecast_runs (
     id text PRIMARY KEY, model text NOT NULL, agency text NOT NULL, day text NOT NULL,
     created_us bigint NOT NULL, doc json NOT NULL);
 CREATE INDEX IF NOT EXISTS forecast_runs_newest ON forecast_runs (agency, model, day, created_us);
+CREATE TABLE IF NOT EXISTS posts (
+    id text PRIMARY KEY, source text NOT NULL, agency text NOT NULL, area text,
+    time_us bigint NOT NULL, received_us bigint NOT NULL, author text NOT NULL,
+    relevant boolean NOT NULL, info_type text NOT NULL, doc json NOT NULL);
+CREATE INDEX IF NOT EXISTS posts_time ON posts (time_us);
+CREATE INDEX IF NOT EXISTS posts_area_time ON posts (area, time_us);
 """
 
 _ALERT_COLUMNS = "identifier, sent_us, detection, version, msg_type, area, xml"
@@ -118,6 +127,11 @@ _INCIDENT_SELECT = (
     "FROM incidents"
 )
 _RUN_SELECT = "SELECT id, model, agency, day, created_us, doc::text FROM forecast_runs"
+_POST_COLUMNS = "id, source, agency, area, time_us, received_us, author, relevant, info_type, doc"
+_POST_SELECT = (
+    "SELECT id, source, agency, area, time_us, received_us, author, relevant, info_type, "
+    "doc::text FROM posts"
+)
 _INCIDENT_LOCK = 0x5374_6164_7377 + 7  # pg_advisory_xact_lock key: one incident writer at a time
 
 
@@ -736,6 +750,46 @@ class PostgresStore(Store):
             [*where.params, limit],
         )
         return [StoredForecastRun(*r) for r in rows]
+
+    # --- posts (web signals, #10) --------------------------------------------------------------
+    def put_posts(self, posts: Sequence[StoredPost]) -> int:
+        if not posts:
+            return 0
+        rows = [
+            (p.id, p.source, p.agency, p.area, p.time_us, p.received_us, p.author, p.relevant,
+             p.info_type, p.doc)
+            for p in posts
+        ]  # fmt: skip
+        with self._connection(f"store {len(rows)} posts") as conn, conn.transaction():
+            new = 0
+            with conn.cursor() as cur:
+                for row in rows:
+                    cur.execute(
+                        f"INSERT INTO posts ({_POST_COLUMNS}) "  # noqa: S608
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                        "ON CONFLICT (id) DO NOTHING",
+                        row,
+                    )
+                    new += cur.rowcount
+            return new
+
+    def list_posts(self, query: PostQuery) -> list[StoredPost]:
+        where = post_where(query, "%s", arrays=True)
+        if where is None:
+            return []
+        order = "DESC" if query.newest_first else "ASC"
+        rows = self._read(
+            "list posts",
+            f"{_POST_SELECT} WHERE {where.sql} ORDER BY time_us {order}, id {order} LIMIT %s",
+            [*where.params, query.limit],
+        )
+        return [
+            StoredPost(r[0], r[1], r[2], r[3], int(r[4]), int(r[5]), r[6], bool(r[7]), r[8], r[9])
+            for r in rows
+        ]
+
+    def purge_posts(self, before_us: int) -> int:
+        return self._purge("posts", "time_us < %s", (before_us,))
 
     def _purge(self, table: str, where: str, params: tuple[Any, ...]) -> int:
         # Batches of purge_batch rows, one transaction each, found by ctid (a TID scan), so

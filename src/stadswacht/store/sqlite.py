@@ -23,15 +23,18 @@ from stadswacht.store.base import (
     FuseDecision,
     IncidentChange,
     IncidentQuery,
+    PostQuery,
     ReadingQuery,
     Store,
     StoredAlert,
     StoredForecastRun,
     StoredIncident,
+    StoredPost,
     Where,
     detection_where,
     forecast_run_where,
     incident_where,
+    post_where,
     reading_where,
 )
 
@@ -79,6 +82,12 @@ CREATE TABLE IF NOT EXISTS forecast_runs (
     id TEXT PRIMARY KEY, model TEXT NOT NULL, agency TEXT NOT NULL, day TEXT NOT NULL,
     created_us INTEGER NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS forecast_runs_newest ON forecast_runs (agency, model, day, created_us);
+CREATE TABLE IF NOT EXISTS posts (
+    id TEXT PRIMARY KEY, source TEXT NOT NULL, agency TEXT NOT NULL, area TEXT,
+    time_us INTEGER NOT NULL, received_us INTEGER NOT NULL, author TEXT NOT NULL,
+    relevant INTEGER NOT NULL, info_type TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS posts_time ON posts (time_us);
+CREATE INDEX IF NOT EXISTS posts_area_time ON posts (area, time_us);
 """
 
 _ALERT_COLUMNS = "identifier, sent_us, detection, version, msg_type, area, xml"
@@ -663,6 +672,40 @@ class SQLiteStore(Store):
         )
         return [StoredForecastRun(*r) for r in rows]
 
+    # --- posts (web signals, #10) --------------------------------------------------------------
+    def put_posts(self, posts: Sequence[StoredPost]) -> int:
+        rows = [
+            (p.id, p.source, p.agency, p.area, p.time_us, p.received_us, p.author,
+             int(p.relevant), p.info_type, p.doc)
+            for p in posts
+        ]  # fmt: skip
+        try:
+            with self._write() as c:
+                before = c.total_changes
+                c.executemany(
+                    f"INSERT INTO posts ({_POST_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?) "  # noqa: S608
+                    "ON CONFLICT (id) DO NOTHING",
+                    rows,
+                )
+                return c.total_changes - before
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot store {len(rows)} posts: {exc}") from exc
+
+    def list_posts(self, query: PostQuery) -> list[StoredPost]:
+        where = post_where(query, "?")
+        if where is None:
+            return []
+        order = "DESC" if query.newest_first else "ASC"
+        rows = self._read(
+            f"SELECT {_POST_COLUMNS} FROM posts WHERE {where.sql} "  # noqa: S608
+            f"ORDER BY time_us {order}, id {order} LIMIT ?",
+            [*where.params, query.limit],
+        )
+        return [_post_from_row(r) for r in rows]
+
+    def purge_posts(self, before_us: int) -> int:
+        return self._purge("posts", "time_us < ?", (before_us,))
+
     def _purge(self, table: str, where: str, params: tuple[Any, ...]) -> int:
         # Batches of purge_batch rows, one transaction each: ingest waits at most one batch.
         sql = (
@@ -679,6 +722,17 @@ class SQLiteStore(Store):
             total += n
             if n < self.purge_batch:
                 return total
+
+
+_POST_COLUMNS = "id, source, agency, area, time_us, received_us, author, relevant, info_type, doc"
+
+
+def _post_from_row(row: Sequence[Any]) -> StoredPost:
+    return StoredPost(
+        id=row[0], source=row[1], agency=row[2], area=row[3], time_us=int(row[4]),
+        received_us=int(row[5]), author=row[6], relevant=bool(row[7]), info_type=row[8],
+        doc=row[9] if isinstance(row[9], str) else json.dumps(row[9]),
+    )  # fmt: skip
 
 
 def _incident_from_row(row: Sequence[Any]) -> StoredIncident:

@@ -216,6 +216,8 @@ async def clear_device(
         return updated
 
     try:
-        return await anyio.to_thread.run_sync(act)
+        cleared = await anyio.to_thread.run_sync(act)
     except DeviceStateError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    await platform.device_cleared(device_id)
+    return cleared

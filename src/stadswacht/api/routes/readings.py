@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from stadswacht.api.deps import CurrentUser, PlatformDep, epoch_us
 from stadswacht.api.policy import gate
 from stadswacht.errors import InvalidReading
-from stadswacht.ingest.service import parse_body
+from stadswacht.ingest.service import SpoolFull, parse_body
 from stadswacht.model import StoredReading
 from stadswacht.sharing.model import Action, ObjectKind
 from stadswacht.store.base import ReadingQuery
@@ -36,6 +36,11 @@ class IngestAnswer(BaseModel):
     accepted: int
     duplicates: list[int]
     rejected: list[Rejected]
+    buffered: list[int] = Field(
+        default_factory=list,
+        description="Items kept in the ingest spool while the store is down (answered 202); "
+        "they are stored later and must not be sent again",
+    )
 
 
 class ReadingPage(BaseModel):
@@ -70,6 +75,17 @@ async def _read_body(request: Request, limit: int) -> bytes:
 @router.post(
     "/v1/readings",
     response_model=IngestAnswer,
+    responses={
+        202: {
+            "model": IngestAnswer,
+            "description": "The store is down: the readings that passed their checks are kept "
+            "in the ingest spool (listed in buffered) and stored once it answers",
+        },
+        503: {
+            "description": "The store is down and the spool is full: nothing was kept; keep "
+            "the readings and retry after Retry-After seconds"
+        },
+    },
     openapi_extra={
         "security": [],
         "requestBody": {
@@ -85,6 +101,10 @@ async def post_readings(request: Request, platform: PlatformDep) -> Any:
 
     Authentication is per reading: each carries its device's Ed25519 signature (a gateway
     batch, the gateway's). The answer is per item: one bad reading never sinks the others.
+
+    While the store is down, readings that pass their checks are kept in the ingest spool and
+    the answer is 202 with their indices in ``buffered`` (``docs/degraded-mode.md``); when the
+    spool is full too, 503 with ``Retry-After``: nothing was kept, send the batch again later.
     """
     client = request.client.host if request.client else "?"
     if not request.app.state.ip_limiter.take(client):
@@ -106,10 +126,18 @@ async def post_readings(request: Request, platform: PlatformDep) -> Any:
             status.HTTP_413_CONTENT_TOO_LARGE,
             f"batch of {len(items)} readings exceeds the limit of {settings.max_batch_items}",
         )
-    result = await anyio.to_thread.run_sync(
-        lambda: platform.ingestor.ingest(items, transport="http", source=client)
-    )
-    return JSONResponse(result.as_dict())
+    try:
+        result = await anyio.to_thread.run_sync(
+            lambda: platform.ingestor.ingest(items, transport="http", source=client)
+        )
+    except SpoolFull as exc:
+        return JSONResponse(
+            {"detail": str(exc)},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(max(1, round(exc.retry_after)))},
+        )
+    code = status.HTTP_202_ACCEPTED if result.buffered else status.HTTP_200_OK
+    return JSONResponse(result.as_dict(), status_code=code)
 
 
 @router.get("/v1/readings", response_model=ReadingPage)

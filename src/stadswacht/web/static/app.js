@@ -4,6 +4,8 @@ import { CONFIG } from "./config.js";
 import { Detections } from "./detections.js";
 import { Feed } from "./feed.js";
 import { Hotspots } from "./hotspots.js";
+import { Health } from "./health.js";
+import { Resilience } from "./resilience.js";
 import { Incidents } from "./incidents.js";
 import { el, formatAgo, formatClock, formatValues } from "./format.js";
 import { lang, setLang, t, translatePage } from "./i18n.js";
@@ -30,6 +32,8 @@ const state = {
   detections: null,
   incidents: null,
   hotspots: null, // the hotspot forecast layer (issue #8)
+  health: null, // sensor health layer (issue #9)
+  resilience: null, // infrastructure and "what if this fails" (issue #9)
   stream: null,
   timers: [],
 };
@@ -122,6 +126,11 @@ async function start() {
   state.hotspots = new Hotspots({ box: $("hotspots"), map: state.map });
   state.hotspots.load();
   // --- end hotspot forecast ---
+  // --- resilience (issue #9): sensor health layer and "what if this fails", off at first ---
+  state.health = new Health({ box: $("resilience"), map: state.map });
+  state.health.load();
+  state.resilience = new Resilience({ box: $("resilience"), map: state.map });
+  state.resilience.load();
   pollZones();
   state.timers.push(setInterval(pollZones, CONFIG.zonesEveryMs ?? 5000));
   state.timers.push(setInterval(redraw, CONFIG.renderEveryMs), setInterval(tick, 1000));
@@ -138,6 +147,10 @@ function stop() {
   state.incidents = null;
   state.hotspots?.clear(); // hotspot forecast (issue #8): not left on the map after logout
   state.hotspots = null;
+  state.health?.clear(); // resilience (issue #9): nothing left on the map after logout
+  state.health = null;
+  state.resilience?.clear();
+  state.resilience = null;
 }
 
 function mapMessage(text) {
@@ -464,6 +477,8 @@ function switchLang(code) {
   state.incidents?.render();
   state.incidents?.renderDetails();
   state.hotspots?.render(); // hotspot forecast (issue #8)
+  state.health?.render(); // resilience (issue #9)
+  state.resilience?.render();
   renderZone();
 }
 
