@@ -286,13 +286,21 @@ def test_replay_default_scenario_in_process_and_write_truth(tmp_path: Path) -> N
     assert r.exit_code == 1 and "missing.yaml" in r.output
 
 
-def test_evaluate_scores_ingest_gunshots_and_crowds_and_says_not_built(tmp_path: Path) -> None:
+def test_evaluate_scores_every_detector_kind(tmp_path: Path) -> None:
     scenario = Path(__file__).resolve().parents[1] / "scenarios" / "international_zone.yaml"
     r = runner.invoke(app, ["evaluate", str(scenario), "--json", "--out", str(tmp_path)])
     assert r.exit_code == 0, r.output
     card = json.loads(r.output.strip().splitlines()[-1])
-    for kind in ("infra", "websignal"):
-        assert card[kind]["status"] == "not built"
+    # Every injected failure, power cut and attack is found, with one detection per outage
+    # and no false alarm; the burst of posts is found, the one-author spam is not a burst.
+    infra = card["infra"]
+    assert infra["status"] == "scored" and infra["missed"] == []
+    assert infra["detected"] == infra["events"] == 6
+    assert infra["detections_per_outage"] == {"dark-bosjes": 1}
+    assert infra["false_alarms_per_device_per_day"] <= 0.01
+    websignal = card["websignal"]
+    assert websignal["detected"] == websignal["events"] == 1
+    assert websignal["false_alarms"] == 0 and websignal["detections_during_spam"] == 0
     # The storm surge is warned of before the gauge reaches each level; nothing else warns.
     hazard = card["hazard"]
     assert hazard["status"] == "scored" and hazard["rises"] == 1
@@ -317,7 +325,7 @@ def test_evaluate_scores_ingest_gunshots_and_crowds_and_says_not_built(tmp_path:
     assert all(a["stored"] == 0 for a in ingest["attacks"].values())
     out = tmp_path / "international_zone"
     assert json.loads((out / "scorecard.json").read_text()) == card
-    assert "not built" in (out / "scorecard.md").read_text()
+    assert "not built" not in (out / "scorecard.md").read_text()
     assert "| gunshot | 3/3 |" in (out / "scorecard.md").read_text()
     assert (out / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -758,7 +758,7 @@ def evaluate(
             console.print(
                 f"  infra: {d['detected']}/{d['events']} detected ("
                 + ", ".join(f"{t} {v['detected']}/{v['events']}" for t, v in d["by_type"].items())
-                + "); silent sensors caught after [intervals]: "
+                + "); silent sensors caught after \\[intervals]: "
                 + (", ".join(f"{e} {v}" for e, v in d["silent_detection_intervals"].items()) or "-")
                 + f"; {d['false_alarms_per_device_per_day']} false alarms/device/day; detections "
                 "per outage: "

@@ -41,6 +41,7 @@ __all__ = [
     "DeviceStateError",
     "IncidentError",
     "InfraGraphError",
+    "InvalidPost",
     "InvalidReading",
     "NotFound",
     "PayloadTooLarge",
@@ -128,6 +129,17 @@ class TrajectoryError(StadswachtError, ValueError):
 class InfraGraphError(StadswachtError, ValueError):
     """Raised when an infrastructure graph file is not valid; the message names each bad item
     by its path (``nodes[3].depends_on[0]``) and says what to change."""
+
+
+class InvalidPost(StadswachtError, ValueError):
+    """Raised when a post cannot be accepted; ``reason`` is a stable code
+    (``not_an_object``, ``missing_field``, ``bad_text``, ``bad_time``, ``bad_position``,
+    ``bad_lang``, ``bad_place``, ``bad_post``)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message
 
 
 class NotFound(StadswachtError, LookupError):

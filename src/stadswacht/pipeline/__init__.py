@@ -70,6 +70,7 @@ class Platform:
     policy: PolicyDecisionPoint = field(default_factory=lambda: PolicyDecisionPoint([]))
     audit: Any = field(default=None, repr=False)
     fusion: Any = field(default=None, repr=False)
+    websignal: Any = field(default=None, repr=False)
     _retention: Any = field(default=None, repr=False)
 
     @classmethod
@@ -203,6 +204,10 @@ class Platform:
             record=self.record_access,
         )
         await self.alerts.start()
+        from stadswacht.pipeline.websignal import WebsignalService
+
+        self.websignal = WebsignalService(self.settings, self.store, self.bus)
+        await self.websignal.start()
         await self.start_fusion()
         self._start_retention()
 
@@ -240,6 +245,9 @@ class Platform:
         if self.fusion is not None:
             fusion, self.fusion = self.fusion, None
             await fusion.stop()
+        if self.websignal is not None:
+            signals, self.websignal = self.websignal, None
+            await signals.stop()
         if self.alerts is not None:
             service, self.alerts = self.alerts, None
             await service.stop()

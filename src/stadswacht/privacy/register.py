@@ -524,6 +524,64 @@ def _hazard_monitor() -> dict[str, Any]:
     )
 
 
+def _sensor_health() -> dict[str, Any]:
+    return dict(
+        id="sensor-health",
+        name="Sensor health, spoofing and outage detection",
+        short_description=(
+            "Watches the platform's own sensors: silent, stuck, drifting clock, out of range, "
+            "at odds with their neighbours, replayed or injected readings, bursts of "
+            "signature failures; infers power, network and flood outages from many silent "
+            "devices at once; quarantines a device it suspects of lying."
+        ),
+        status="in development",
+        publication_category=(
+            "Other algorithm: it decides which sensor readings the other detectors use. It "
+            "uses no personal data."
+        ),
+        goal_and_impact=(
+            "Goal: keep detections trustworthy and outages visible (ETSI EN 303 645 5.9, IEC "
+            "62443 SR 3.1, SR 7.1). Impact: a wrongly quarantined sensor is left out of "
+            "gunshot, crowd and hazard detection until a person clears it; a missed fault lets "
+            "a lying sensor raise or hide detections."
+        ),
+        considerations=(
+            "Each check adapts to the device's own rhythm and history; a device is quarantined "
+            "(readings kept, not used) rather than refused, so nothing is lost and a person "
+            "decides."
+        ),
+        human_intervention=(
+            "Only a person lifts a quarantine (POST /v1/devices/{id}/clear or `stadswacht "
+            "device clear`), with a note; every quarantine and clearance is on the audit log."
+        ),
+        risk_management=(
+            "Scored on injected failures, power cuts and attacks in the living-lab scenarios "
+            "(`stadswacht evaluate`); false alarms per device per day are reported."
+        ),
+        legal_basis=(
+            "Operating the deployment's own infrastructure securely (AVG art. 32, NIS2 where "
+            "it applies). To be confirmed by the deploying organisation."
+        ),
+        impact_assessment=_NO_PERSONAL_DATA,
+        data_sources="The platform's own sensor readings and the ingest's rejections.",
+        technical_operation=(
+            "Per-device statistical checks and neighbour comparison; outages as spatial "
+            "clusters of silent devices classified by power, water and signature evidence "
+            "(docs/infra-detection.md)."
+        ),
+        algorithm_type="Rule-based with per-device statistics",
+        performance=(),
+        performance_note=(
+            "No figure published in README.md yet; measured in the living lab by "
+            "`stadswacht evaluate scenarios/international_zone.yaml`."
+        ),
+        monitoring="Every finding is stored as an infra detection and fused into an incident.",
+        source_code="src/stadswacht/detect/infra/, src/stadswacht/pipeline/infra.py",
+        detectors=("infra",),
+        detection_kinds=("infra",),
+    )
+
+
 def _water_forecast() -> dict[str, Any]:
     return dict(
         id="water-level-forecast",
@@ -815,6 +873,7 @@ def _entries() -> list[dict[str, Any]]:
         _crowd_forecast(),
         _hazard_monitor(),
         _water_forecast(),
+        _sensor_health(),
         *_hotspot_entries(),
         _websignal(),
     ]

@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from stadswacht.errors import StadswachtError
+from stadswacht.errors import InvalidPost
 from stadswacht.model import Position
 from stadswacht.model.reading import format_epoch, parse_time_ns
 
@@ -51,17 +51,6 @@ _LANG = re.compile(r"^[a-z]{2,3}$")
 _HANDLE = re.compile(
     r"(?<![\w@.])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,48}[A-Za-z0-9_])?(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?"
 )
-
-
-class InvalidPost(StadswachtError, ValueError):
-    """Raised when a post cannot be accepted; ``reason`` is a stable code
-    (``not_an_object``, ``missing_field``, ``bad_text``, ``bad_time``, ``bad_position``,
-    ``bad_lang``, ``bad_place``, ``bad_post``)."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(f"{reason}: {message}")
-        self.reason = reason
-        self.message = message
 
 
 def scrub_handles(text: str) -> str:
