@@ -73,7 +73,8 @@ class InvalidReading(StadswachtError, ValueError):
 
     Codes: ``malformed``, ``unknown_device``, ``decommissioned``, ``bad_signature``,
     ``invalid_values``, ``clock_skew``, ``too_old``, ``replay``, ``topic_mismatch``,
-    ``not_gateway``, ``rate_limited``, ``too_large``.
+    ``not_gateway``, ``rate_limited``, ``too_large``, ``unavailable`` (the store is down and
+    the device is not known to this process: retry).
     """
 
     def __init__(self, reason: str, message: str) -> None:

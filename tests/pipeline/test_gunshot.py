@@ -239,3 +239,38 @@ def test_a_sensor_clock_running_fast_does_not_rush_the_decision(
     found = detect_recorded(stage(platform), [(t0 - 1, fast), *shot((40.0, -25.0), t0)])
     assert [d.kind for d in found] == ["gunshot"]
     assert len(found[0].sensors) == len(SENSORS)
+
+
+def test_a_late_clock_shows_in_the_residuals_and_the_infra_stage_flags_it(
+    platform: Platform, keys: dict[str, Any]
+) -> None:
+    """Every localisation carries each sensor's arrival residual; fed to the infra stage (as
+    the live worker does), a sensor whose clock runs 4 ms late is flagged and quarantined after
+    a handful of shots, and no other sensor is."""
+    from stadswacht.pipeline.infra import InfraStage
+    from stadswacht.pipeline.quarantine import Quarantining
+
+    infra = Quarantining(
+        InfraStage(device=platform.registry.get, devices=platform.registry.list),
+        platform.registry,
+    )
+    t0 = 1_795_000_000.0
+    found = []
+    sources = [(40.0, -25.0), (-60.0, 30.0), (10.0, 90.0), (-30.0, -80.0), (70.0, 40.0),
+               (-90.0, -10.0), (0.0, 0.0), (50.0, -70.0)]  # fmt: skip
+    for k, source in enumerate(sources):
+        pairs = shot(source, t0 + 600 * k, seq0=1 + 100 * k)
+        for _, r in pairs:
+            if r["device"] == "ac-0":  # its clock stamps arrivals 4 ms late
+                late = datetime.fromisoformat(r["values"]["arrival_time"]).timestamp() + 0.004
+                r["values"]["arrival_time"] = r["time"] = _stamp(late)
+        for det in detect_recorded(stage(platform), pairs):
+            residuals = det.details["residuals_s"]
+            assert set(residuals) == set(SENSORS)
+            found += infra.handle_localisation(
+                residuals, datetime.fromisoformat(det.time).timestamp(), t0 + 600 * k + 5
+            )
+    clocks = [d for d in found if d.details.get("check") == "tdoa_clock"]
+    assert [d.details["device"] for d in clocks] == ["ac-0"]
+    assert clocks[0].details["bias_s"] > 0.001
+    assert infra.quarantined == ["ac-0"]

@@ -213,6 +213,10 @@ class GunshotEvent:
     effect of a ``temperature_sigma_k`` error in the speed of sound; ``ellipse`` is its 95 %
     ellipse. ``decided_s`` is the ``now_s`` of the :meth:`GunshotDetector.advance` that
     returned this version; ``status`` is ``"new"`` the first time, then ``"updated"``.
+    ``residuals_s`` is each sensor's arrival residual [s] (observed minus the fit's predicted
+    arrival; sensors rejected as outliers too), averaged over the rounds: over many
+    localisations, a sensor whose residual keeps one sign has a clock that runs off
+    (:mod:`stadswacht.detect.infra`).
     """
 
     id: str
@@ -233,6 +237,7 @@ class GunshotEvent:
     speed_of_sound: float
     poor_geometry: bool
     status: str
+    residuals_s: Mapping[str, float] = field(default_factory=dict)
 
 
 def pool_classes(distributions: list[Mapping[str, float]], floor: float = 1e-3) -> dict[str, float]:
@@ -779,6 +784,19 @@ class GunshotDetector:
         status = "updated" if ev.emitted else "new"
         ev.emitted = True
         sensors = sorted({self._names[r.sensor] for r in reports})
+        # A shot's reports and rejected reports are its fix's used and rejected inputs, in
+        # order (see _relocate); a sensor rejected as an outlier keeps its residual too, as a
+        # clock far off is rejected every time.
+        per_sensor: dict[str, list[float]] = {}
+        for shot in ev.shots:
+            pairs = [
+                *zip(shot.reports, shot.fix.used, strict=True),
+                *zip(shot.rejected, shot.fix.rejected, strict=True),
+            ]
+            for report, i in pairs:
+                per_sensor.setdefault(self._names[report.sensor], []).append(
+                    float(shot.fix.residuals_s[i])
+                )
         return GunshotEvent(
             id=ev.id,
             kind=kind,
@@ -801,4 +819,5 @@ class GunshotDetector:
             speed_of_sound=ev.shots[-1].fix.speed_of_sound,
             poor_geometry=any(s.fix.poor_geometry for s in ev.shots),
             status=status,
+            residuals_s={k: sum(v) / len(v) for k, v in sorted(per_sensor.items())},
         )

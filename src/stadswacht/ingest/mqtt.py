@@ -570,6 +570,7 @@ def main(settings: Settings | None = None) -> int:
         stop.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    ingestor: Ingestor | None = None
     try:
         ingestor = Ingestor(store, bus, settings, DeviceRegistry(store))
         with MqttIngest(settings, ingestor):
@@ -578,6 +579,8 @@ def main(settings: Settings | None = None) -> int:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+        if ingestor is not None:
+            ingestor.close()  # stop the spool drainer; what is spooled stays for the next run
         asyncio.run(bus.close())
         store.close()
     return 0

@@ -231,6 +231,7 @@ class Platform:
         if self._mqtt is not None:
             self._mqtt.stop()
             self._mqtt = None
+        self.ingestor.close()  # stop the spool drainer; what is spooled stays for the next run
         await self.bus.close()
         if self.audit is not None:
             self.audit.close()

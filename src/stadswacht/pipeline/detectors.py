@@ -29,7 +29,7 @@ from stadswacht.bus.base import (
 )
 from stadswacht.detect.hazard.thresholds import Threshold
 from stadswacht.ingest.registry import DeviceRegistry
-from stadswacht.model import Detection, DeviceKind
+from stadswacht.model import Detection, DeviceKind, parse_time
 from stadswacht.pipeline.crowd import CrowdStage
 from stadswacht.pipeline.gunshot import GunshotStage
 from stadswacht.pipeline.hazard import HazardStage, LevelForecaster
@@ -137,10 +137,27 @@ class DetectorWorker:
                     if stage.watermark > self._marks[i][0]:
                         self._marks[i] = (stage.watermark, time.time())
                 if found:
-                    await self._emit(found)
+                    await self._emit(found + self._localised(found))
                 await msg.ack()
         finally:
             await sub.close()
+
+    def _localised(self, found: list[Detection]) -> list[Detection]:
+        """Give the infra stage each new localisation's arrival residuals per sensor (its check
+        of acoustic clocks over many localisations); returns what that finds."""
+        if self.infra is None:
+            return []
+        out: list[Detection] = []
+        for d in found:
+            residuals = d.details.get("residuals_s")
+            if not residuals or d.version != 1:
+                continue
+            try:
+                time_s = parse_time(d.time).timestamp()
+                out += self.infra.handle_localisation(residuals, time_s, time.time())
+            except Exception:
+                log.exception("infra detector failed on the localisation of %s", d.id)
+        return out
 
     async def cleared(self, device_id: str) -> None:
         """A person cleared ``device_id``'s quarantine: the infra detector's open findings on it
@@ -183,7 +200,7 @@ class DetectorWorker:
                 except Exception:
                     log.exception("%s failed while advancing to %.3f", type(stage).__name__, now)
             if found:
-                await self._emit(found)
+                await self._emit(found + self._localised(found))
 
     async def _emit(self, detections: list[Detection]) -> None:
         try:

@@ -201,5 +201,6 @@ class GunshotStage:
                 "rejected_evidence": list(ev.rejected_refs),
                 "last_arrival": format_epoch(ev.last_arrival_s),
                 "raised_after_last_arrival_s": round(raised.raised_after_last_arrival_s, 3),
+                "residuals_s": {k: round(v, 6) for k, v in ev.residuals_s.items()},
             },
         )

@@ -91,6 +91,17 @@ class Quarantining:
     ) -> list[Detection]:
         return self._apply(self.stage.handle_rejection(rejection, at_s))
 
+    def handle_localisation(
+        self, residuals: Mapping[str, float], time_s: float, at_s: float | None = None
+    ) -> list[Detection]:
+        """Arrival residuals [s] per acoustic sensor of one localisation, for the infra
+        stage's clock check (a stage without one ignores them)."""
+        handle = getattr(self.stage, "handle_localisation", None)
+        if handle is None:
+            return []
+        found: list[Detection] = handle(residuals, time_s, at_s)
+        return self._apply(found)
+
     def _apply(self, found: list[Detection]) -> list[Detection]:
         entries: list[dict[str, Any]] = []
         for det in found:
