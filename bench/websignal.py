@@ -34,7 +34,8 @@ The summary figures are unweighted means over the 26 crises. A table goes to std
 gets ONE line of JSON: ``macro_f1_info``, ``baseline_macro_f1_info``, ``macro_f1_type``,
 ``baseline_macro_f1_type``, ``crises_won`` (of ``crises``), plus ``crises_better_info`` and
 ``crises_better_type`` (each task on its own), ``seconds`` and ``classify_ms_per_1000``
-(the shipped model, 1,000 held-out tweets, median of 5). Without the data it prints why on
+(the shipped model, 1,000 CrisisLexT26 tweets, median of 5) and ``per_crisis`` (crisis ->
+[info, baseline info, type, baseline type]). Without the data it prints why on
 stderr, a JSON line with ``"skipped"``, and exits 0.
 """
 
@@ -208,6 +209,12 @@ def main() -> int:
         "won_definition": "model macro-F1 > baseline on both informativeness and type",
         "classify_ms_per_1000": _classify_ms(_POSTS),
         "seconds": round(time.perf_counter() - start, 1),
+        "per_crisis": {
+            r["crisis"]: [
+                round(r[k], 4) for k in ("info", "baseline_info", "type", "baseline_type")
+            ]
+            for r in rows
+        },
     }
     print(
         f"{'mean':32} {'':5} {'':5} {figures['macro_f1_info']:6.3f} "
