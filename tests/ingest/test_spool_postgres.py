@@ -14,12 +14,13 @@ import psycopg
 import pytest
 
 from stadswacht.config import Settings
+from stadswacht.errors import StorageError
 from stadswacht.ingest.registry import DeviceRegistry
 from stadswacht.ingest.service import Ingestor
 from stadswacht.model import DeviceKind, Position
 from stadswacht.model.signing import load_private_key
 from stadswacht.store.base import ReadingQuery
-from stadswacht.store.postgres import PostgresStore
+from stadswacht.store.postgres import PING_TIMEOUT_S, PostgresStore
 from tests.conftest import FakeDevice
 from tests.ingest.test_spool import FlakyBus, wait_for
 from tests.support.postgres import (
@@ -111,6 +112,11 @@ def test_postgres_stopped_and_restarted_under_a_running_ingest(
             assert len(ingestor.ingest(batch).buffered) == 10
             sent += [r["seq"] for r in batch]
         assert ingestor.health().store == "down"
+        # The readiness probe's ping answers within its own bound, not the pool's timeout.
+        started = time.monotonic()
+        with pytest.raises(StorageError):
+            store.ping()
+        assert time.monotonic() - started < PING_TIMEOUT_S + 1.0
         next(phases)  # PostgreSQL is back
         try:
             batch = [dev.reading() for _ in range(10)]

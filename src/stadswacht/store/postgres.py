@@ -226,13 +226,19 @@ def describe_url(url: str) -> str:
     return f"postgresql://{user}{params.get('host', '')}{port}/{params.get('dbname', '')}"
 
 
+PING_TIMEOUT_S = 2.0
+"""How long :meth:`PostgresStore.ping` waits for a connection [s]."""
+
+
 class PostgresStore(Store):
     """A :class:`Store` in a PostgreSQL database, PostGIS used where present.
 
     ``url`` is a libpq URL (``postgresql://user:password@host:5432/dbname``); the database
     must exist and the user may create tables in it. ``spatial=False`` leaves PostGIS alone
     even where it is available. ``pool_size`` bounds the connections this store holds; a call
-    waits at most ``pool_timeout_s`` for one (also while the server is unreachable).
+    waits at most ``pool_timeout_s`` for one (also while the server is unreachable: ingest then
+    spools within that time, see docs/degraded-mode.md); :meth:`ping` at most
+    :data:`PING_TIMEOUT_S`.
 
     >>> PostgresStore("postgresql://nobody@127.0.0.1:1/none")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -246,7 +252,7 @@ class PostgresStore(Store):
         *,
         spatial: bool = True,
         pool_size: int = 10,
-        pool_timeout_s: float = 30.0,
+        pool_timeout_s: float = 5.0,
         connect_timeout_s: int = 10,
     ) -> None:
         self.url = describe_url(url)
@@ -307,12 +313,15 @@ class PostgresStore(Store):
         return True
 
     @contextmanager
-    def _connection(self, action: str) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
-        """A pooled connection in a transaction; psycopg errors become ``StorageError``."""
+    def _connection(
+        self, action: str, timeout: float | None = None
+    ) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+        """A pooled connection in a transaction (waiting at most ``timeout`` [s] for one, the
+        pool's timeout by default); psycopg errors become ``StorageError``."""
         if self._closed:
             raise StorageError(f"cannot {action}: the PostgreSQL store is closed")
         try:
-            with self._pool.connection() as conn:
+            with self._pool.connection(timeout=timeout) as conn:
                 yield conn
         except psycopg.Error as exc:
             raise StorageError(f"cannot {action} in PostgreSQL at {self.url}: {exc}") from exc
@@ -335,7 +344,10 @@ class PostgresStore(Store):
         self._pool.close()
 
     def ping(self) -> None:
-        self._read("reach the database", "SELECT 1")
+        # Bounded: a readiness probe must answer within a probe's timeout when the server is
+        # down, not after the pool's.
+        with self._connection("reach the database", timeout=PING_TIMEOUT_S) as conn:
+            conn.execute("SELECT 1")
 
     # --- agencies and areas ---------------------------------------------------------------
     def put_agency(self, agency: Agency) -> None:
