@@ -1,10 +1,10 @@
-"""Scratch study (issue #8): is the grid offset a systematic effect that can be chosen on
+"""Study (issue #8): is the grid offset a systematic effect that can be chosen on
 validation, and does choosing it lift the 2019 test figure?
 
 Run from the repository root, in this order (each phase once)::
 
-    nice .venv/bin/python bench/scratch_grid_offset.py validation   # 2017 and Jul-Dec 2018 only
-    nice .venv/bin/python bench/scratch_grid_offset.py test         # 2019, at the chosen offset
+    nice .venv/bin/python bench/hotspots_grid_offset.py validation   # 2017 and Jul-Dec 2018 only
+    nice .venv/bin/python bench/hotspots_grid_offset.py test         # 2019, at the chosen offset
 
 Protocol, fixed before anything was run:
 
@@ -35,10 +35,12 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import stats
 
 from stadswacht.forecast.hotspots import models
@@ -56,7 +58,10 @@ MIXTURE = {
     "neighbour_weight": 0.1,
     "neighbour_bandwidth": 300.0,
 }
-MODELS = {"count": models.naive_count, "count_mixture": models.count_mixture}
+MODELS: dict[str, Callable[..., NDArray[Any]]] = {
+    "count": models.naive_count,
+    "count_mixture": models.count_mixture,
+}
 PARAMS = {"count_mixture": MIXTURE}
 PERIODS = {"2017": ("2017-01-01", "2017-12-31"), "2018H2": ("2018-07-01", "2018-12-31")}
 
@@ -98,9 +103,9 @@ def validation() -> None:
     elapsed = time.perf_counter() - t0
     rho = {}
     for m in MODELS:
-        a = [r[f"{m}_2017"] for r in rows]
-        b = [r[f"{m}_2018H2"] for r in rows]
-        res = stats.spearmanr(a, b)
+        xs = [r[f"{m}_2017"] for r in rows]
+        ys = [r[f"{m}_2018H2"] for r in rows]
+        res = stats.spearmanr(xs, ys)
         rho[m] = {"spearman": float(res.statistic), "p": float(res.pvalue)}
     for p in PERIODS:
         res = stats.spearmanr([r[f"count_{p}"] for r in rows],
