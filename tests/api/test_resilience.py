@@ -18,11 +18,18 @@ from stadswacht.config import Settings
 from stadswacht.livinglab import PlatformRegistrar, read_scenario, register_scenario
 from stadswacht.model import Role, User
 from stadswacht.pipeline import Platform
+from stadswacht.resilience import read_infra
+from stadswacht.resilience.geo import LocalProjection
 from stadswacht.sharing.agreements import agreement_from_dict
 from stadswacht.sharing.policy import PolicyDecisionPoint
+from tests.resilience.test_whatif_international_zone import FLOOD, check_area_feature
 
 ROOT = Path(__file__).resolve().parents[2] / "scenarios"
 NOW = datetime.now(UTC)
+_metres = LocalProjection.around(
+    read_infra(ROOT / "international_zone.infra.yaml")[0].study_area()
+).forward
+"""WGS84 to the metres the what-if measures its areas in."""
 USERS = {
     "adm": ("municipality", Role.ADMIN),
     "cop": ("police", Role.OPERATOR),
@@ -106,7 +113,12 @@ def test_admin_sees_the_whole_graph_and_the_dark_district(
     cov = c.get("/v1/resilience/coverage?k=1", headers=h["adm"]).json()
     shot = cov["capabilities"]["gunshot"]
     assert shot["failures"] == ["ss-zorgvliet"] and shot["after"] < shot["before"]
-    assert shot["add_backup"]["gain"] > 0
+    assert shot["add_backup"]["gain"] > 0 and shot["basis"] == "all sensors"
+    # Nothing added alone saves a zone from the cell site: no recommendation, not a gain of 0.
+    crowd = cov["capabilities"]["crowd"]
+    assert crowd["failures"] == ["link-lte-1"]
+    assert crowd["add_sensor"] is None and crowd["add_backup"] is None
+    assert cov["zones"]["scheveningse-bosjes"] == "Scheveningse Bosjes"
 
 
 def test_a_police_operator_sees_police_infrastructure_only(
@@ -125,11 +137,17 @@ def test_a_police_operator_sees_police_infrastructure_only(
     ).json()
     assert {f["id"] for f in out["failed"]} == {"gw-police-west", "iz-ac-01"}
     assert out["capabilities"]["gunshot"]["failed"] == ["iz-ac-01"]
-    assert out["capabilities"]["crowd"] == {"withheld": True, "reason": "sensors of other agencies"}
+    assert out["capabilities"]["gunshot"]["basis"] == "all sensors"
+    # No counter of theirs: no zone judged, the 7 counters of others left out (not used).
+    crowd = out["capabilities"]["crowd"]
+    assert crowd["basis"] == "own and shared sensors only" and crowd["sensors_left_out"] == 7
+    assert (crowd["zones"], crowd["lost"], crowd["zones_geojson"]["features"]) == (0, [], [])
     # The worst failure for the gunshot capability is the municipality's: named for no one.
     cov = c.get("/v1/resilience/coverage?k=1&recommend=false", headers=h["cop"]).json()
     assert cov["capabilities"]["gunshot"]["failures"] == [None]
-    assert cov["capabilities"]["hazard"]["withheld"] is True
+    hazard = cov["capabilities"]["hazard"]
+    assert (hazard["sensors"], hazard["sensors_left_out"]) == (0, 2)
+    assert hazard["basis"] == "own and shared sensors only"
 
     # Under an agreement the municipality's operator sees the police's nodes; audited.
     platform.policy = PolicyDecisionPoint([
@@ -150,6 +168,53 @@ def test_a_police_operator_sees_police_infrastructure_only(
     entries = [json.loads(b) for b in log.entries(0, log.size)]
     reads = {e["object_id"] for e in entries if e["actor"] == "ops" and e["outcome"] == "allow"}
     assert {"gw-police-west", "iz-ac-01"} <= reads
+
+
+def test_a_municipal_operator_gets_figures_over_the_sensors_they_may_see(
+    client: tuple[TestClient, Platform, dict[str, dict[str, str]]],
+) -> None:
+    # The municipality sees its own 5 counters, not the 2 of the international organisation,
+    # nor the police's acoustic sensors or the water board's gauges (no agreement).
+    c, platform, h = client
+    out = c.post("/v1/resilience/whatif", json={"fail": ["ss-bosjes"]}, headers=h["ops"]).json()
+    # The police sensors that fail with it are not shown; the municipality's are.
+    assert {f["id"] for f in out["failed"]} == {"ss-bosjes", "iz-pc-06", "iz-wx-02"}
+    crowd = out["capabilities"]["crowd"]
+    assert crowd["basis"] == "own and shared sensors only" and crowd["sensors_left_out"] == 2
+    # Zone ids and names are shown; the Peace Palace (the organisation's counters only) is
+    # not judged, so 3 zones and not 4.
+    assert (crowd["zones"], crowd["lost"]) == (3, ["scheveningse-bosjes"])
+    (zone,) = crowd["zones_geojson"]["features"]
+    assert zone["properties"]["name"] == "Scheveningse Bosjes"
+    assert zone["properties"]["failed"] == ["iz-pc-06"]
+    shot = out["capabilities"]["gunshot"]
+    assert (shot["sensors"], shot["sensors_left_out"], shot["blind"]) == (0, 8, None)
+    assert shot["basis"] == "own and shared sensors only"
+
+    cov = c.get("/v1/resilience/coverage?k=1", headers=h["ops"]).json()
+    crowd = cov["capabilities"]["crowd"]
+    assert (crowd["sensors"], crowd["sensors_left_out"]) == (5, 2)
+    assert crowd["before"] == 1.0 and crowd["after"] < 1.0 and "withheld" not in crowd
+    assert cov["zones"]["peace-palace"] == "Vredespaleis / Carnegieplein"
+    # The organisation's counters are read by no one here: nothing of theirs is audited.
+    log = platform.audit
+    entries = [json.loads(b) for b in log.entries(0, log.size)]
+    assert not {e["object_id"] for e in entries if e["actor"] == "ops"} & {"iz-pc-01", "iz-pc-02"}
+
+
+def test_what_if_answers_every_node_and_the_flood_with_valid_geojson(
+    client: tuple[TestClient, Platform, dict[str, dict[str, str]]],
+) -> None:
+    c, _, h = client
+    ids = [f["id"] for f in c.get("/v1/resilience/graph", headers=h["adm"]).json()["features"]]
+    assert len(ids) == 49
+    bodies = [{"fail": [i]} for i in ids] + [{"flood": FLOOD}]
+    for body in bodies:
+        r = c.post("/v1/resilience/whatif", json=body, headers=h["adm"])
+        assert r.status_code == 200, (body, r.text[:300])
+        for cap in ("gunshot", "hazard"):
+            for which in ("blind", "lost"):
+                check_area_feature(r.json()["capabilities"][cap][which], _metres)
 
 
 def test_without_a_graph_file_the_routes_say_how_to_configure_one(platform: Platform) -> None:

@@ -19,6 +19,7 @@ from stadswacht.pipeline import Platform
 from stadswacht.pipeline.websignal import PostIntake, WebsignalStage
 from stadswacht.sharing.agreements import agreement_from_dict
 from stadswacht.sharing.policy import PolicyDecisionPoint
+from stadswacht.store.base import PostQuery
 from tests.support.server import serve
 
 PASSWORD = "correct horse battery"
@@ -168,3 +169,34 @@ def test_a_burst_pushed_in_is_stored_as_a_detection(app_platform) -> None:  # ty
         found = client.get("/v1/detections?kind=websignal", headers=ana).json()
         assert len(found) == 1 and found[0]["details"]["authors"] == 9
         assert found[0]["classification"] == "TLP:AMBER"
+
+
+def test_a_repush_accepts_nothing_again_and_a_bad_body_is_not_echoed(app_platform) -> None:  # type: ignore[no-untyped-def]
+    app, platform = app_platform
+    two = [
+        {"id": f"r{i}", "author": f"@repush_person_{i}", "text": "Rook bij het Malieveld",
+         "time": _t(5 - i)}
+        for i in range(2)
+    ]  # fmt: skip
+    url_path = "/v1/websignal/posts?source=push-2"
+    with serve(app) as url, httpx.Client(base_url=url) as client:
+        ian = _login(client, "ian")
+        first = client.post(url_path, json={"posts": two}, headers=ian).json()
+        assert (first["accepted"], first["duplicates"]) == (2, 0)
+        again = client.post(url_path, json={"posts": two}, headers=ian).json()
+        assert (again["accepted"], again["duplicates"], again["rejected"]) == (0, 2, [])
+
+        handle = "@secret_handle_42"
+        too_many = {"posts": [{"author": handle, "text": f"hoi {handle}", "time": _t(1)}] * 5001}
+        wrong_type = {"posts": {"author": handle, "text": handle}}
+        not_a_batch = [{"author": handle}]
+        for body in (too_many, wrong_type, not_a_batch):
+            r = client.post(url_path, json=body, headers=ian)
+            assert r.status_code == 422, r.text
+            assert "secret_handle" not in r.text and len(r.content) < 1000
+            (error,) = r.json()["detail"]
+            assert set(error) == {"loc", "msg", "type"} and error["loc"][0] == "body"
+        r = client.post(url_path, content=f'{{"posts": ["{handle}"', headers=ian)
+        assert r.status_code == 422 and "secret_handle" not in r.text
+        assert r.json()["detail"][0]["type"] == "json_invalid"
+    assert len(platform.store.list_posts(PostQuery())) == 2

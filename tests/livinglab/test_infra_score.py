@@ -51,6 +51,23 @@ def test_one_detection_per_outage_an_attack_in_it_apart_and_false_alarms_per_dev
     assert card["detections_per_outage"] == {"cut": 2} and card["false_alarms"] == 1
 
 
+def test_an_outage_reported_to_each_agency_is_one_detection_per_outage() -> None:
+    shares = [
+        det("power_cut", ["a"], "2026-11-25T02:30:00Z", "2026-11-25T02:30:00Z", "o1:police"),
+        det("power_cut", ["b", "c"], "2026-11-25T02:30:00Z", "2026-11-25T02:31:00Z",
+            "o1:municipality"),
+    ]  # fmt: skip
+    card = score_infra(shares, [CUT], {}, 86400.0, {d: 60.0 for d in "abc"})
+    assert card["detections_per_outage"] == {"cut": 1}
+    assert card["detections_per_outage_per_agency"] == {"cut": {"municipality": 1, "police": 1}}
+    # A second group about the same outage counts, for the agency that got it twice.
+    again = det("power_cut", ["c"], "2026-11-25T02:40:00Z", "2026-11-25T02:41:00Z", "o2")
+    twice = {**again, "group": "o2", "agency": "municipality"}
+    card = score_infra([*shares, twice], [CUT], {}, 86400.0, {d: 60.0 for d in "abc"})
+    assert card["detections_per_outage"] == {"cut": 2}
+    assert card["detections_per_outage_per_agency"]["cut"] == {"municipality": 2, "police": 1}
+
+
 def test_a_detection_of_the_wrong_type_does_not_detect() -> None:
     wrong = det("network_outage", ["a"], "2026-11-25T02:30:00Z", "2026-11-25T02:31:00Z", "n")
     card = score_infra([wrong], [CUT], {}, 86400.0, {"a": 60.0})
@@ -117,6 +134,9 @@ def test_the_international_zone_night_every_failure_and_attack_caught_once(
     assert card["missed"] == [] and card["detection_rate"] == 1.0
     assert card["false_alarms"] == 0
     assert card["detections_per_outage"] == {"dark-bosjes": 1}
+    # The dark district holds devices of several agencies: each told once, of its own.
+    per_agency = card["detections_per_outage_per_agency"]["dark-bosjes"]
+    assert len(per_agency) >= 2 and set(per_agency.values()) == {1}
     assert card["by_event"]["dark-bosjes"]["time_to_detection_s"] <= 60.0
     for attack in ("spoof-silent", "replay-counter", "forged-weather"):
         assert card["by_event"][attack]["time_to_detection_s"] <= 60.0

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from stadswacht.errors import NotFound
-from stadswacht.model import Device, DeviceKind, Position
+from stadswacht.model import Area, Detection, Device, DeviceKind, Position
 from stadswacht.model.reading import format_epoch
 from stadswacht.pipeline.infra import InfraStage, recorded_stream
 from stadswacht.pipeline.offline import detect_recorded
@@ -74,8 +74,11 @@ def test_a_power_cut_is_one_detection_with_its_evidence() -> None:
     assert d.details["devices"] == ["pc-0", "pc-1", "pc-2", "pc-3", "pm-1"]
     assert d.details["power_off"] == [] and d.details["ended"] is not None  # over by the end
     assert d.time == format_epoch(T0 + 3600.0)
-    assert d.summary_en().startswith("power cut: outage, 5 devices")
-    assert d.details["summary_nl"].startswith("stroomstoring")
+    # The place by its name when the stage can list the areas, else by its id.
+    assert d.summary_en() == "power cut in bosjes: over (5 devices)"
+    assert d.details["summary_nl"] == "stroomstoring in bosjes: voorbij (5 apparaten)"
+    assert d.id == f"{d.details['outage']}:municipality" == f"{d.details['group']}:municipality"
+    assert (d.details["agency_devices"], d.details["total_devices"]) == (5, 5)
     assert d.version > 1 and d.position is not None
 
 
@@ -126,3 +129,50 @@ def test_the_platform_clock_comes_from_at_s_or_received_us(at_s: float | None) -
     r = reading("pc-0", 1, T0, "heartbeat", {}) | {"received_us": int((T0 + 5.0) * 1e6)}
     stage.handle(r, at_s)
     assert stage.detector._devs["pc-0"].rhythm.last_s == T0 + 5.0
+
+
+def test_an_outage_summary_names_the_place_and_what_is_out() -> None:
+    bosjes = Area(id="bosjes", name="Scheveningse Bosjes",
+                  polygon=((4.27, 52.09), (4.29, 52.09), (4.29, 52.11)))  # fmt: skip
+    stage = InfraStage(
+        device=lookup, devices=lambda: list(DEVICES.values()), areas=lambda: [bosjes]
+    )
+    seen: list[Detection] = []
+    for t, r in night():
+        seen += stage.handle(r, t)
+        seen += stage.advance(t, t)
+    lines = [(d.details["summary_en"], d.details["summary_nl"]) for d in seen]
+    assert lines[0] == (
+        "power cut in Scheveningse Bosjes: 1 reporting no power",
+        "stroomstoring in Scheveningse Bosjes: 1 meldt geen stroom",
+    )
+    assert (
+        "power cut in Scheveningse Bosjes: 4 silent, 1 reporting no power",
+        "stroomstoring in Scheveningse Bosjes: 4 stil, 1 meldt geen stroom",
+    ) in lines
+    assert lines[-1][0] == "power cut in Scheveningse Bosjes: over (5 devices)"
+
+
+def test_a_stuck_counter_that_ended_says_it_is_still_quarantined() -> None:
+    stage = InfraStage(device=lookup)
+    found: list[Detection] = []
+    rng = np.random.default_rng(2)
+    for k in range(1, 400):
+        t = T0 + 60.0 * k
+        stuck = 250 <= k < 330
+        n_in = 7 if stuck else int(rng.poisson(3.0))
+        values = {"in": n_in, "out": 7 if stuck else int(rng.poisson(3.0)), "interval_s": 60.0}
+        found += stage.handle(reading("pc-1", k, t, "people_count", values), t)
+    ended = [d for d in found if d.details["check"] == "stuck" and d.details["ended"]]
+    assert ended, [d.details["summary_en"] for d in found]
+    (d,) = ended
+    assert d.details["quarantine"] is False  # asks for no new quarantine; the old one stays
+    assert d.summary_en() == (
+        "sensor failure: values stuck, pc-1; values normal again; "
+        "still quarantined until a person clears it"
+    )
+    assert d.details["summary_nl"] == (
+        "sensorstoring: waarden bevroren, pc-1; waarden weer normaal; "
+        "blijft in quarantaine tot iemand het vrijgeeft"
+    )
+    assert stage.quarantined() == set()  # the check is over; the registry keeps the device

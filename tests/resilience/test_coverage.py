@@ -77,6 +77,8 @@ def test_the_report_gives_every_capability() -> None:
     shot = r["capabilities"]["gunshot"]
     assert shot["sensors"] == 5 and shot["failures"] == ["ss-a"] and shot["after"] == 0.0
     assert shot["add_backup"]["gain"] == pytest.approx(DISC, abs=0.003)
+    # One more sensor does not raise the worst case (ss-a still leaves 2): no recommendation.
+    assert shot["add_sensor"] is None
     assert r["capabilities"]["crowd"]["after"] == 0.0
     assert r["capabilities"]["hazard"]["sensors"] == 0
     assert r["capabilities"]["hazard"]["add_sensor"] is None

@@ -403,3 +403,99 @@ def test_zones_are_coloured_by_level_of_service_from_live_counts(
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "dashboard-zones.png"))
         page.close()
+
+
+def _click_lonlat(page: Any, lon: float, lat: float) -> None:
+    xy = page.evaluate(
+        """(c) => {
+            const m = window.stadswacht.map.map, p = m.project(c);
+            const box = m.getCanvas().getBoundingClientRect();
+            return [box.left + p.x, box.top + p.y];
+        }""",
+        [lon, lat],
+    )
+    page.mouse.click(*xy)
+
+
+def test_a_click_on_a_substation_does_not_open_the_crowd_zone_under_it(
+    platform: Platform, browser: Any
+) -> None:
+    if not (WEB_DIR / "vendor" / "maplibre-gl.mjs").exists():
+        pytest.fail("the map library is missing: run `make` (npm ci copies it into web/vendor/)")
+    infra = Path(__file__).resolve().parents[2] / "scenarios" / "international_zone.infra.yaml"
+    platform.settings = platform.settings.model_copy(update={"infra_graph_file": infra})
+    District(platform)
+    create_user(platform.store, "olga", PASSWORD, "municipality", Role.ADMIN)
+    substation = (4.2880, 52.0962)  # ss-bosjes, inside the Scheveningse Bosjes crowd zone
+    with serve(create_app(platform=platform)) as url:
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        _login(page, url)
+        page.wait_for_function("window.stadswacht.map?.map.loaded()", timeout=10_000)
+        page.evaluate("window.stadswacht.map.map.jumpTo({center: [4.2880, 52.0962], zoom: 16})")
+        zone = "window.stadswacht.selectedZone"
+        # Without the infrastructure shown, a click there selects the zone (its panel opens
+        # once the zone has a crowd state; here nothing was counted yet).
+        _click_lonlat(page, *substation)
+        page.wait_for_function(f"{zone} === 'scheveningse-bosjes'")
+        page.evaluate(f"{zone} = null")
+        # With it shown, the substation takes the click: "what if it fails", and no zone.
+        box = page.locator("#resilience")
+        expect(box.locator(".rs-infra-toggle")).to_be_enabled()
+        box.locator(".rs-infra-toggle").check()
+        page.wait_for_function(
+            """() => window.stadswacht.map.map.queryRenderedFeatures({layers: ['infra-nodes']})
+                .some(f => f.properties.nid === 'ss-bosjes')"""
+        )
+        _click_lonlat(page, *substation)
+        page.wait_for_function("window.stadswacht.resilience.target === 'ss-bosjes'")
+        expect(box.locator(".rs-summary")).to_be_visible()
+        # A supply area away from the substation takes the click too.
+        page.evaluate("window.stadswacht.resilience.target = null")
+        _click_lonlat(page, 4.2905, 52.0975)
+        page.wait_for_function("window.stadswacht.resilience.target !== null")
+        page.wait_for_timeout(300)
+        assert page.evaluate(zone) is None
+        expect(page.locator("#zone")).to_be_hidden()
+        assert errors == []
+        page.close()
+
+
+def test_the_escalated_flag_of_an_incident_is_never_cut_off(
+    platform: Platform, browser: Any
+) -> None:
+    District(platform)
+    create_user(platform.store, "olga", PASSWORD, "police", Role.OPERATOR)
+    now = datetime.now(UTC)
+    incident = {
+        "id": "inc-1", "kind": "gunshot", "status": "new", "severity": 3, "version": 1,
+        "agency": "police", "area": "johan-de-wittlaan-and-the-long-name-of-its-side-street",
+        "opened_at": format_time(now), "first_time": format_time(now), "escalated": True,
+        "respond_by": format_time(now), "escalate_to": "supervisor", "timeline": [], "steps": [],
+        "detections": [{"detection": "d-1", "kind": "gunshot", "time": format_time(now),
+                        "probability": 0.9, "agency": "police"}],
+    }  # fmt: skip
+    body = json.dumps([incident])
+    with serve(create_app(platform=platform)) as url:
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.route(
+            "**/v1/incidents?*",
+            lambda route: route.fulfill(status=200, content_type="application/json", body=body),
+        )
+        _login(page, url)
+        flag = page.locator("#incidents .inc-flag.escalated")
+        expect(flag).to_have_text("escalated")
+        fits = page.evaluate(
+            """() => {
+                const f = document.querySelector('#incidents .inc-flag.escalated');
+                const line = f.closest('.inc-line').getBoundingClientRect();
+                const r = f.getBoundingClientRect();
+                return {inside: r.left >= line.left && r.right <= line.right + 0.5,
+                        whole: f.scrollWidth <= f.clientWidth + 1, width: r.width};
+            }"""
+        )
+        assert fits["inside"] and fits["whole"] and fits["width"] > 40, fits
+        area = page.locator("#incidents .inc-area")
+        assert area.evaluate("e => e.scrollWidth > e.clientWidth")  # the name gives way
+        page.close()

@@ -5,6 +5,7 @@ draws the blind spots and sums them up, in English and Dutch."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -105,16 +106,41 @@ def test_health_layer_and_what_if_a_substation_fails(platform: Platform, browser
             """() => window.stadswacht.map.map.queryRenderedFeatures({layers: ['infra-nodes']})
                 .some(f => f.properties.nid === 'ss-bosjes')"""
         )
+        # With the layer on, the coverage after the worst single failure, per capability.
+        cov = box.locator(".rs-coverage")
+        expect(cov.locator('[data-cap="gunshot"] .rs-cov-figures')).to_have_text(
+            "62.7 % → 2.4 % if MS-station Zorgvliet (Vredespaleis, Johan de Wittlaan) fails"
+        )
+        expect(cov.locator('[data-cap="gunshot"] .rs-add').first).to_contain_text("(→ ")
+        # Nothing added alone saves a zone from the cell site: said so, no "gain 0" advice.
+        expect(cov.locator('[data-cap="crowd"] .rs-add')).to_have_text("no single addition helps")
         _click_lonlat(page, 4.2880, 52.0962)
         summary = box.locator(".rs-summary")
-        expect(summary.locator("h3")).to_have_text("If ss-bosjes fails")
+        expect(summary.locator("h3")).to_have_text("If MS-station Scheveningse Bosjes fails")
         expect(summary.locator('dd[data-field="rsFailed"]')).to_have_text("5")
         expect(summary.locator('dd[data-field="rsGunshot"]')).to_have_text("2 of 8 down")
-        expect(summary.locator('dd[data-field="rsCrowd"]')).to_have_text("scheveningse-bosjes")
+        expect(summary.locator('dd[data-field="rsLocated"]')).to_have_text(
+            re.compile(r"^62\.7 % → \d+\.\d %$")
+        )
+        expect(summary.locator('dd[data-field="rsCrowd"]')).to_have_text("Scheveningse Bosjes")
         expect(summary.locator('dd[data-field="rsHazard"]')).to_have_text("0 of 2 down")
         failed = {"ss-bosjes", "iz-ac-07", "iz-ac-08", "iz-pc-06", "iz-wx-02"}
         assert set(summary.locator(".rs-failed li").evaluate_all(
             "els => els.map(e => e.dataset.id)")) == failed  # fmt: skip
+        # Names and translated kinds, not ids and raw kinds.
+        expect(summary.locator('.rs-failed li[data-id="ss-bosjes"]')).to_have_text(
+            "MS-station Scheveningse Bosjes substation"
+        )
+        expect(summary.locator('.rs-failed li[data-id="iz-ac-07"]')).to_have_text(
+            "iz-ac-07 acoustic sensor ← MS-station Scheveningse Bosjes"
+        )
+        # What would fail is magenta, not the red of a silent sensor in the health layer.
+        stroke = page.evaluate(
+            "JSON.stringify(window.stadswacht.map.map.getPaintProperty('infra-nodes', "
+            "'circle-stroke-color'))"
+        )
+        assert "#ff00ff" in stroke and "#ef4444" not in stroke
+        expect(summary.locator(".rs-legend")).to_contain_text("would fail")
         states = page.evaluate(
             """(ids) => ids.map(id => window.stadswacht.map.map
                 .getFeatureState({source: 'infra', id}).failed === true)""",
@@ -128,8 +154,18 @@ def test_health_layer_and_what_if_a_substation_fails(platform: Platform, browser
 
         page.click("[data-lang=nl]")
         expect(box.locator("h2")).to_have_text("Weerbaarheid")
-        expect(summary.locator("h3")).to_have_text("Als ss-bosjes uitvalt")
+        expect(summary.locator("h3")).to_have_text("Als MS-station Scheveningse Bosjes uitvalt")
         expect(summary.locator('dd[data-field="rsGunshot"]')).to_have_text("2 van 8 uitgevallen")
+        # Dutch number format: a decimal comma.
+        expect(summary.locator('dd[data-field="rsLocated"]')).to_have_text(
+            re.compile(r"^62,7 % → \d+,\d %$")
+        )
+        expect(summary.locator('.rs-failed li[data-id="iz-ac-07"]')).to_contain_text(
+            "akoestische sensor"
+        )
+        expect(cov.locator('[data-cap="crowd"] .rs-add')).to_have_text(
+            "geen enkele toevoeging helpt"
+        )
         expect(legend.locator('[data-health="silent"]')).to_contain_text("stil")
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "dashboard-resilience.png"))
@@ -139,5 +175,55 @@ def test_health_layer_and_what_if_a_substation_fails(platform: Platform, browser
         expect(summary).to_be_hidden()
         page.click("#logout")
         assert page.evaluate(nodes) == "none" and page.evaluate(health) == "none"
+        assert errors == []
+        page.close()
+
+
+def test_a_municipal_operator_sees_figures_over_their_own_sensors(
+    platform: Platform, browser: Any
+) -> None:
+    if not (WEB_DIR / "vendor" / "maplibre-gl.mjs").exists():
+        pytest.fail("the map library is missing: run `make` (npm ci copies it into web/vendor/)")
+    platform.settings = platform.settings.model_copy(update={"infra_graph_file": INFRA})
+    District(platform)
+    create_user(platform.store, "ops", PASSWORD, "municipality", Role.OPERATOR)
+
+    with serve(create_app(platform=platform)) as url:
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url + "/")
+        page.fill("#username", "ops")
+        page.fill("#password", PASSWORD)
+        page.click("#login-form button[type=submit]")
+        box = page.locator("#resilience")
+        toggle = box.locator(".rs-infra-toggle")
+        expect(toggle).to_be_enabled()
+        toggle.check()
+        # Coverage over the municipality's own counters, labelled as such; not "withheld".
+        cov = box.locator(".rs-coverage")
+        expect(cov.locator('[data-cap="crowd"] .rs-basis')).to_have_text(
+            "own and shared sensors only; 2 of other agencies left out"
+        )
+        expect(cov.locator('[data-cap="gunshot"]')).to_contain_text(
+            "none of yours; 8 of other agencies left out"
+        )
+        page.evaluate("window.stadswacht.map.map.jumpTo({center: [4.2880, 52.0962], zoom: 16})")
+        page.wait_for_function(
+            """() => window.stadswacht.map.map.queryRenderedFeatures({layers: ['infra-nodes']})
+                .some(f => f.properties.nid === 'ss-bosjes')"""
+        )
+        _click_lonlat(page, 4.2880, 52.0962)
+        summary = box.locator(".rs-summary")
+        expect(summary.locator("h3")).to_have_text("If MS-station Scheveningse Bosjes fails")
+        expect(summary.locator('dd[data-field="rsGunshot"]')).to_have_text(
+            "none of yours; 8 of other agencies left out"
+        )
+        expect(summary.locator('dd[data-field="rsCrowd"]')).to_have_text(
+            "Scheveningse Bosjes · own and shared sensors only; 2 of other agencies left out"
+        )
+        assert "withheld" not in box.inner_text()
+        ARTIFACTS.mkdir(exist_ok=True)
+        box.screenshot(path=str(ARTIFACTS / "resilience-panel-operator.png"))
         assert errors == []
         page.close()

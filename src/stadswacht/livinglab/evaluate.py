@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -243,6 +244,21 @@ def _infra_devices(ev: TruthEvent) -> set[str]:
     return {str(x) for x in d.get("devices", ())}
 
 
+def _infra_group(det: Mapping[str, Any]) -> tuple[str, str | None]:
+    """A detection's group and agency: ``det["group"]``/``det["agency"]`` when given, else from
+    its id (``<group>:<agency>`` for a finding reported per agency, see
+    ``stadswacht.pipeline.infra.group_of``).
+
+    >>> _infra_group({"id": "infra-outage-bosjes-1764003600:police"})
+    ('infra-outage-bosjes-1764003600', 'police')
+    """
+    ident = str(det.get("id", ""))
+    group, sep, agency = ident.rpartition(":")
+    if not sep or not group or not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,63}", agency):
+        group, agency = ident, ""
+    return str(det.get("group") or group), det.get("agency") or agency or None
+
+
 def score_infra(
     detections: Sequence[Mapping[str, Any]],
     truth: Sequence[TruthEvent],
@@ -260,8 +276,10 @@ def score_infra(
     it also has the event's type. Figures per truth type: detection rate and time to detection
     (first detecting detection raised, minus the event's start [s]); for silent sensors that
     time in the sensor's own reporting intervals (``intervals``: device → [s]); per power cut
-    the number of detections concerning it (the target is one); false alarms: detections that
-    concern no true event, per device per day.
+    the number of detections concerning it, counted as distinct groups (a finding over devices
+    of several agencies is reported once per agency, under one group id: the target is one),
+    and per agency (``detections_per_outage_per_agency``, the target one each); false alarms:
+    detections that concern no true event, per device per day.
 
     >>> ev = TruthEvent("f", "sensor_failure", "2026-11-25T00:00:00Z", "2026-11-25T01:00:00Z",
     ...                 details={"sensor": "c1", "mode": "silent"})
@@ -289,6 +307,7 @@ def score_infra(
     by_event: dict[str, dict[str, Any]] = {}
     silent: dict[str, float] = {}
     per_outage: dict[str, int] = {}
+    per_agency: dict[str, dict[str, int]] = {}
     latencies: list[float] = []
     for ev in targets:
         mine = [d for d in concerned[ev.id] if d.get("type") == ev.type]
@@ -317,7 +336,12 @@ def score_infra(
                     if o.id != ev.id
                 )
             ]
-            per_outage[ev.id] = len(own)
+            per_outage[ev.id] = len({_infra_group(d)[0] for d in own})
+            agencies: dict[str, set[str]] = {}
+            for d in own:
+                group, agency = _infra_group(d)
+                agencies.setdefault(agency or "?", set()).add(group)
+            per_agency[ev.id] = {a: len(g) for a, g in sorted(agencies.items())}
         by_event[ev.id] = {
             "type": ev.type,
             "mode": ev.details.get("mode"),
@@ -346,6 +370,7 @@ def score_infra(
         "by_event": by_event,
         "silent_detection_intervals": silent,
         "detections_per_outage": per_outage,
+        "detections_per_outage_per_agency": per_agency,
         "false_alarms": false_alarms,
         "false_alarms_per_hour": round(false_alarms / (duration_s / 3600), 3),
         "false_alarms_per_device_per_day": round(false_alarms / n_devices / days, 4),

@@ -68,6 +68,15 @@ def _type_names() -> dict[str, dict[str, str]]:
     return dict(INFO_TYPE_NAMES)
 
 
+def _decimal_comma(value: float, digits: int = 1) -> str:
+    """``value`` as Dutch writes it: a decimal comma.
+
+    >>> _decimal_comma(0.5), _decimal_comma(12.25, 2)
+    ('0,5', '12,25')
+    """
+    return f"{value:.{digits}f}".replace(".", ",")
+
+
 def _centroid(area: Area) -> Position:
     ring = area.polygon
     return Position(
@@ -175,7 +184,7 @@ class WebsignalStage:
         )
         summary_nl = (
             f"websignalen: {b.authors} mensen posten over {names['nl'].lower()} in {zone} "
-            f"(normaal {b.expected:.1f} per {self.params.window_s / 60:.0f} min)"
+            f"(normaal {_decimal_comma(b.expected)} per {self.params.window_s / 60:.0f} min)"
         )
         doc: dict[str, Any] = {"kind": "websignal"}
         return Detection(
@@ -226,18 +235,25 @@ class Rejected:
 
 @dataclass
 class IntakeResult:
-    """What became of a batch: the accepted posts (with their index in the batch), how many of
-    them were stored before (duplicates), the rejected ones, and the detections raised."""
+    """What became of a batch: the posts that passed their checks (with their index in the
+    batch), how many of them were stored before (duplicates), the rejected ones, and the
+    detections raised."""
 
     accepted: list[tuple[int, Post]] = field(default_factory=list)
     duplicates: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     detections: list[Detection] = field(default_factory=list)
 
+    @property
+    def stored(self) -> int:
+        """Posts of the batch stored now: accepted and not a duplicate."""
+        return len(self.accepted) - self.duplicates
+
     def as_dict(self) -> dict[str, Any]:
-        """The push endpoint's answer."""
+        """The push endpoint's answer: ``accepted`` counts the posts newly stored (a duplicate
+        is not among them), so ``accepted + duplicates + len(rejected)`` is the batch."""
         return {
-            "accepted": len(self.accepted),
+            "accepted": self.stored,
             "duplicates": self.duplicates,
             "rejected": [
                 {"index": r.index, "reason": r.reason, "message": r.message} for r in self.rejected
@@ -509,6 +525,9 @@ def evaluate_replayed(platform: Any, simulation: Any) -> list[dict[str, Any]]:
         areas=platform.store.list_areas, agency=platform.settings.websignal_agency
     )
     start_s = simulation.start.timestamp()
+    # The batch reaches the platform, on the simulated clock, when its last post is sent.
+    end_s = start_s + max(p.send_s for p in posts)
+    intake.clock = lambda: end_s
     result = intake.ingest([p.post for p in posts], "livinglab")
     for r in result.rejected:
         log.warning("living-lab post %d rejected: %s", r.index, r.message)

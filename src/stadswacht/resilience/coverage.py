@@ -352,7 +352,9 @@ def coverage_report(
     """Per capability: coverage before and after the ``k`` worst failures, which they are,
     and (``recommend``) the best added sensor and backup power with their worst case.
 
-    Shares are rounded to 4 decimals; positions are ``[lon, lat]``.
+    Shares are rounded to 4 decimals; positions are ``[lon, lat]``. ``add_sensor`` and
+    ``add_backup`` are ``None`` when no single addition raises the worst case (no sensor to
+    copy, no power requirement to back, or a gain of 0).
     """
     model = CoverageModel(graph, zones, resolution_m=resolution_m)
     out: dict[str, Any] = {
@@ -367,20 +369,26 @@ def coverage_report(
         doc: dict[str, Any] = _worst_doc(w)
         doc["sensors"] = len(graph.sensors(cap))
         if recommend:
+            # No recommendation (null) when the best addition does not raise the worst case.
             s = best_added_sensor(model, cap, k)
-            doc["add_sensor"] = None if s is None else {
+            doc["add_sensor"] = None if s is None or not _helps(s.worst, w) else {
                 "position": None if s.position is None else list(s.position),
                 "zone": s.zone, "like": s.template, "after": round(s.worst.after, 4),
                 "gain": round(s.worst.after - w.after, 4), "failures": list(s.worst.failures),
             }  # fmt: skip
             b = best_backup(model, cap, k)
-            doc["add_backup"] = None if b is None else {
+            doc["add_backup"] = None if b is None or not _helps(b.worst, w) else {
                 "node": b.node, "requirement": list(b.requirement),
                 "after": round(b.worst.after, 4), "gain": round(b.worst.after - w.after, 4),
                 "failures": list(b.worst.failures),
             }  # fmt: skip
         out["capabilities"][cap] = doc
     return out
+
+
+def _helps(added: WorstCase, now: WorstCase) -> bool:
+    """Whether an addition raises the worst case by at least 0.01 % (a rounded gain above 0)."""
+    return round(added.after - now.after, 4) > 0
 
 
 def _worst_doc(w: WorstCase) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import shapely
 from pyproj import Transformer
-from shapely.errors import ShapelyError
+from shapely.errors import GEOSException, ShapelyError
 from shapely.geometry import mapping, shape
 
 __all__ = ["LocalProjection", "geometry_from_geojson", "geometry_to_geojson"]
@@ -76,10 +76,32 @@ class LocalProjection:
 
 def geometry_to_geojson(geom: Any, precision: int = 6) -> dict[str, Any]:
     """A shapely geometry as a GeoJSON geometry, coordinates rounded to ``precision`` decimals
-    (6 decimals of a degree: 0.1 m); an empty one as an empty MultiPolygon."""
+    (6 decimals of a degree: 0.1 m); an empty one as an empty MultiPolygon.
+
+    Rounding snaps the geometry to a grid with GEOS's topology-preserving overlay; a geometry
+    that is not valid (a sliver that collapsed when it was projected) makes that fail with a
+    ``TopologyException``. It is then repaired with a zero-width buffer, which keeps the
+    area of a polygon with a degenerate part (``make_valid`` may reinterpret a mis-nested hole
+    as a shell and return far more area), and rounded again; as a last resort the coordinates
+    are rounded one by one.
+
+    >>> geometry_to_geojson(shapely.box(4.2800001, 52.09, 4.29, 52.1))["type"]
+    'Polygon'
+    """
     if geom is None or geom.is_empty:
         return {"type": "MultiPolygon", "coordinates": []}
-    doc: dict[str, Any] = _lists(mapping(shapely.set_precision(geom, 10.0**-precision)))
+    grid = 10.0**-precision
+    try:
+        snapped = shapely.set_precision(geom, grid)
+    except GEOSException:
+        repaired = geom.buffer(0)
+        try:
+            snapped = shapely.set_precision(repaired, grid)
+        except GEOSException:
+            snapped = shapely.set_precision(repaired, grid, mode="pointwise")
+    if snapped.is_empty:
+        return {"type": "MultiPolygon", "coordinates": []}
+    doc: dict[str, Any] = _lists(mapping(snapped))
     return doc
 
 

@@ -90,6 +90,8 @@ class Node:
 
     ``requires`` holds the node's requirements, each a set of alternatives (one element: a
     plain dependency). ``position``, ``polygon`` and ``protects`` are in WGS84 ``(lon, lat)``.
+    ``counted`` false: a sensor left out of every capability (one the user may not see, see
+    :meth:`InfraGraph.counting_only`); it still fails and is still depended on.
     """
 
     id: str
@@ -106,10 +108,14 @@ class Node:
     mode: str | None = None
     capabilities: frozenset[str] = field(default_factory=frozenset)
     requires: tuple[frozenset[str], ...] = ()
+    counted: bool = True
 
     @property
     def capability(self) -> frozenset[str]:
-        """What the node is for: its own ``capabilities``, else its kind's."""
+        """What the node is for: its own ``capabilities``, else its kind's (nothing when it
+        is not ``counted``)."""
+        if not self.counted:
+            return frozenset()
         if self.capabilities:
             return self.capabilities
         cap = CAPABILITY_OF_KIND.get(self.kind)
@@ -207,6 +213,33 @@ class InfraGraph:
             merged[n.id] = n
         return InfraGraph(
             merged.values(),
+            area=self.area,
+            parameters=self.parameters,
+            name=self.name,
+            warnings=self.warnings,
+            default_agency=self.default_agency,
+        )
+
+    def counting_only(self, sensors: Iterable[str]) -> InfraGraph:
+        """A copy in which only the given sensors serve their capabilities; every other sensor
+        stays in the graph (its dependencies, its position, its failure) but counts for none.
+
+        Coverage and blind spots on it are those of a user who sees only ``sensors``; they
+        reveal nothing about the others. The study area stays the same (the other sensors
+        keep their positions).
+
+        >>> g = parse_infra({"defaults": {"agency": "c"}, "nodes": [
+        ...     {"id": "a", "kind": "acoustic", "position": [4.29, 52.09]},
+        ...     {"id": "b", "kind": "acoustic", "position": [4.30, 52.09]}]})
+        >>> [n.id for n in g.counting_only(["a"]).sensors("gunshot")]
+        ['a']
+        """
+        keep = set(sensors)
+        return InfraGraph(
+            (
+                n if n.id in keep or not n.capability else replace(n, counted=False)
+                for n in self.nodes.values()
+            ),
             area=self.area,
             parameters=self.parameters,
             name=self.name,

@@ -801,7 +801,8 @@ class PostgresStore(Store):
         ]
 
     def purge_posts(self, before_us: int) -> int:
-        return self._purge("posts", "time_us < %s", (before_us,))
+        # On the earlier of posted and received: a post dated in the future is not kept longer.
+        return self._purge("posts", "time_us < %s OR received_us < %s", (before_us, before_us))
 
     def _purge(self, table: str, where: str, params: tuple[Any, ...]) -> int:
         # Batches of purge_batch rows, one transaction each, found by ctid (a TID scan), so

@@ -704,7 +704,8 @@ class SQLiteStore(Store):
         return [_post_from_row(r) for r in rows]
 
     def purge_posts(self, before_us: int) -> int:
-        return self._purge("posts", "time_us < ?", (before_us,))
+        # On the earlier of posted and received: a post dated in the future is not kept longer.
+        return self._purge("posts", "time_us < ? OR received_us < ?", (before_us, before_us))
 
     def _purge(self, table: str, where: str, params: tuple[Any, ...]) -> int:
         # Batches of purge_batch rows, one transaction each: ingest waits at most one batch.

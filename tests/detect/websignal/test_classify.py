@@ -225,3 +225,24 @@ def test_read_crisislex() -> None:
 def test_read_crisislex_without_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="no CrisisLexT26 files"):
         read_crisislex(tmp_path)
+
+
+def test_train_command_writes_a_loadable_model(tmp_path: Path) -> None:
+    from stadswacht.detect.websignal.train import main
+
+    inverse = {v: k for k, v in TYPE_MAP.items() if k != "Not applicable"}
+    data = tmp_path / "data"
+    data.mkdir()
+    lines = ["Tweet ID, Tweet Text, Information Source, Information Type, Informativeness"]
+    for i, (kind, texts) in enumerate(SMALL.items()):
+        informative = "Not related" if kind == "not_related" else "Related and informative"
+        for j, text in enumerate(texts * 3):
+            lines.append(f'"{i}{j}","{text}",Media,{inverse[kind]},{informative}')
+    (data / "2099_Test_crisis-tweets_labeled.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "model"
+    assert main(["--data", str(data), "--out", str(out)]) == 0
+    loaded = PostClassifier.load(out)
+    assert loaded.vocabulary is not None  # the NL vocabulary is copied beside the model
+    assert loaded.metadata["training_posts"] == 42
+    assert loaded.classify(["donate to the red cross"])[0].info_type == "donations"
+    assert main(["--data", str(tmp_path / "nothing"), "--out", str(out)]) == 2

@@ -125,6 +125,11 @@ def test_a_real_burst_is_a_detection_with_pseudonymised_examples(
     assert all("@p" not in e["text"] and "@user" in e["text"] for e in examples)
     assert all(e.startswith("ps:post:") for e in d.evidence) and len(d.evidence) == 8
     assert "8 people posting" in d.summary_en()
+    expected = d.details["expected_authors"]
+    assert f"(normally {expected:.1f} in 15 min)" in d.summary_en()
+    nl = d.details["summary_nl"]  # Dutch writes a decimal comma
+    assert nl.startswith("websignalen: 8 mensen posten over")
+    assert f"(normaal {expected:.1f} per 15 min)".replace(".", ",") in nl
 
 
 def test_single_author_spam_gives_no_detection_on_the_simulated_clock(
@@ -159,6 +164,10 @@ def test_one_bad_post_of_three_is_rejected_and_the_others_kept(
     assert [(p.area, p.relevant) for p in stored] == [("koekamp", True), (None, False)]
     again = intake.ingest(batch, "push-test")
     assert again.duplicates == 2 and len(platform.store.list_posts(PostQuery())) == 2
+    # Sent again, nothing is stored again: none accepted, two duplicates, one rejected.
+    answer = again.as_dict()
+    assert (answer["accepted"], answer["duplicates"], len(answer["rejected"])) == (0, 2, 1)
+    assert result.as_dict()["accepted"] == 2 and result.as_dict()["duplicates"] == 0
 
 
 def test_rss_and_jsonl_replay_through_the_intake(wired: tuple[Platform, PostIntake]) -> None:

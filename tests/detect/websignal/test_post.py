@@ -8,13 +8,14 @@ import pytest
 from stadswacht.detect.websignal.post import InvalidPost, parse_post, scrub_handles
 from stadswacht.privacy.pseudonym import Pseudonymiser
 
+RECEIVED_US = 1_795_640_400_000_000  # 2026-11-25T21:00:00Z, when the posts below arrive
 AUTHORS = Pseudonymiser(b"k" * 32, "author")
 IDS = Pseudonymiser(b"k" * 32, "post")
 
 
-def _parse(doc: object, source: str = "feed-1"):  # type: ignore[no-untyped-def]
+def _parse(doc: object, source: str = "feed-1", received_us: int = RECEIVED_US):  # type: ignore[no-untyped-def]
     return parse_post(
-        doc, source=source, agency="municipality", received_us=1,
+        doc, source=source, agency="municipality", received_us=received_us,
         author_pseudonym=AUTHORS.pseudonym, id_pseudonym=IDS.pseudonym,
     )  # fmt: skip
 
@@ -62,3 +63,42 @@ def test_a_bad_post_is_refused_with_its_reason(doc: object, reason: str) -> None
     with pytest.raises(InvalidPost) as exc:
         _parse(doc)
     assert exc.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("lang", "kept"), [("nl", "nl"), ("EN", "en"), ("nl-NL", "nl"), ("en_GB", "en"), (None, None)]
+)
+def test_a_language_is_an_iso_639_1_code_perhaps_with_a_region(
+    lang: str | None, kept: str | None
+) -> None:
+    doc = {"text": "t", "time": "2026-11-25T21:00:00Z", "author": "a", "lang": lang}
+    assert _parse(doc).lang == kept
+
+
+@pytest.mark.parametrize("lang", ["klingon", "kl-", "xx", "dutch", "nld", "", "n"])
+def test_a_language_that_is_no_iso_639_1_code_is_refused(lang: str) -> None:
+    doc = {"text": "t", "time": "2026-11-25T21:00:00Z", "author": "a", "lang": lang}
+    with pytest.raises(InvalidPost) as exc:
+        _parse(doc)
+    assert exc.value.reason == "bad_lang" and repr(lang) in exc.value.message
+
+
+def test_a_post_from_the_future_is_refused_but_a_clock_a_little_ahead_is_not() -> None:
+    doc = {"text": "t", "time": "2030-01-01T00:00:00Z", "author": "a"}
+    with pytest.raises(InvalidPost) as exc:
+        _parse(doc)
+    assert exc.value.reason == "bad_time"
+    assert "in the future" in exc.value.message and "2030-01-01T00:00:00Z" in exc.value.message
+    ahead = {"text": "t", "time": "2026-11-25T21:04:59Z", "author": "a"}  # 4:59 min ahead
+    assert _parse(ahead).time == "2026-11-25T21:04:59.000000Z"
+    with pytest.raises(InvalidPost):
+        _parse({**ahead, "time": "2026-11-25T21:05:01Z"})
+
+
+def test_a_time_that_is_no_rfc_3339_is_refused_in_one_sentence() -> None:
+    with pytest.raises(InvalidPost) as exc:
+        _parse({"text": "t", "time": "yesterday", "author": "a"})
+    assert exc.value.message.count("yesterday") == 1
+    assert exc.value.message == (
+        "time 'yesterday' is not an RFC 3339 time with an offset, e.g. 2026-11-25T21:00:00Z"
+    )

@@ -12,10 +12,13 @@ T0 = 1_795_640_400_000_000
 
 
 def _post(i: int, *, area: str | None = "malieveld", agency: str = "municipality",
-          relevant: bool = True, info_type: str = "caution_advice") -> StoredPost:  # fmt: skip
+          relevant: bool = True, info_type: str = "caution_advice",
+          time_us: int | None = None) -> StoredPost:  # fmt: skip
     author = f"ps:author:{i % 3:032x}"
     doc = json.dumps({"id": f"ps:post:{i:032x}", "text": f"post {i}", "author": author})
-    return StoredPost(f"ps:post:{i:032x}", "feed-1", agency, area, T0 + i * 1_000_000, T0 + 9,
+    received = T0 + i * 1_000_000 + 9  # 9 µs after it was posted
+    posted = T0 + i * 1_000_000 if time_us is None else time_us
+    return StoredPost(f"ps:post:{i:032x}", "feed-1", agency, area, posted, received,
                       author, relevant, info_type, doc)  # fmt: skip
 
 
@@ -59,3 +62,12 @@ def test_purge_posts_deletes_those_posted_before_a_time(store: Store) -> None:
     store.put_posts([_post(i) for i in range(4)])
     assert store.purge_posts(T0 + 2_000_000) == 2
     assert [p.id for p in store.list_posts(PostQuery())] == [_post(2).id, _post(3).id]
+
+
+def test_a_post_dated_in_the_future_is_purged_on_when_it_was_received(store: Store) -> None:
+    _empty(store)
+    year_2030 = 1_893_456_000_000_000
+    store.put_posts([_post(0, time_us=year_2030), _post(5)])
+    # Seven days after it arrived, it goes, whatever date it claims.
+    assert store.purge_posts(T0 + 1_000_000) == 1
+    assert [p.id for p in store.list_posts(PostQuery())] == [_post(5).id]

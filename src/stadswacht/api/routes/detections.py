@@ -8,6 +8,7 @@ about another agency's detection is written to the audit log (:mod:`stadswacht.a
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -17,11 +18,61 @@ from fastapi import APIRouter, Query, Request, Response
 from stadswacht.api.deps import CurrentUser, PlatformDep, epoch_us
 from stadswacht.api.policy import gate
 from stadswacht.errors import PermissionDenied
+from stadswacht.model import Detection
 from stadswacht.sharing.model import Action, ObjectKind
 from stadswacht.sharing.policy import role_allows
-from stadswacht.store.base import DetectionQuery
+from stadswacht.store.base import DetectionQuery, Store
 
 router = APIRouter(tags=["detections"])
+
+_OVER_STATUSES = frozenset({"ended", "cleared"})
+_SCAN_PAGE = 1000
+"""Detections read from the store at a time while looking for open (or ended) ones."""
+
+
+def is_open(details: dict[str, Any]) -> bool:
+    """Whether a detection is still going on, from its ``details``.
+
+    One is over once its details say so: an infra finding with an ``ended`` time (or
+    ``cleared``), a crowd warning or web-signal burst whose ``status`` is ``ended`` or
+    ``cleared``, a hazard warning whose last change was the all clear. A detection with none
+    of these (a shot) counts as open.
+
+    >>> is_open({"check": "outage", "ended": None})
+    True
+    >>> is_open({"check": "outage", "ended": "2026-11-26T03:30:00.000000Z"})
+    False
+    >>> is_open({"status": "cleared"}), is_open({"change": "allclear"})
+    (False, False)
+    """
+    if details.get("ended") is not None or details.get("cleared") is True:
+        return False
+    return details.get("status") not in _OVER_STATUSES and details.get("change") != "allclear"
+
+
+def _scan(store: Store, query: DetectionQuery, want_open: bool) -> list[Detection]:
+    """The first ``query.limit`` detections matching ``query`` that are open (or over), in the
+    query's order; the store is read a page at a time, since whether one is open lies in its
+    details, which the store does not index."""
+    out: list[Detection] = []
+    seen: set[str] = set()
+    q = replace(query, limit=_SCAN_PAGE)
+    while True:
+        page = store.list_detections(q)
+        fresh = [d for d in page if d.id not in seen]
+        seen.update(d.id for d in fresh)
+        out += [d for d in fresh if is_open(d.details) == want_open]
+        if len(out) >= query.limit or len(page) < _SCAN_PAGE:
+            return out[: query.limit]
+        # The next page starts at the last time seen (inclusive, so that detections sharing
+        # that microsecond are not skipped; those already seen are left out above). A page
+        # of nothing new means more than a page share one microsecond: step past it.
+        edge = page[-1].time_us
+        step = 0 if fresh else 1
+        if query.newest_first:
+            q = replace(q, until_us=edge + 1 - step)
+        else:
+            q = replace(q, since_us=edge + step)
 
 
 @router.get("/v1/detections")
@@ -37,13 +88,22 @@ async def list_detections(
     newest_first: Annotated[
         bool, Query(description="Newest first: with a limit, the newest are kept")
     ] = False,
+    open_state: Annotated[
+        bool | None,
+        Query(
+            alias="open",
+            description="true: only detections still going on (an infra finding not ended, a "
+            "warning not cleared), whenever they began; false: only those that are over",
+        ),
+    ] = None,
 ) -> list[dict[str, Any]]:
     """Detections the caller may see, oldest first (or ``newest_first``): their agency's, and
     other agencies' under a sharing agreement for the purpose stated in ``X-Purpose``
     (redacted to its fields).
 
     Each carries its position with a 95 % uncertainty ellipse, the class probability and the
-    evidence (readings as ``device:seq``).
+    evidence (readings as ``device:seq``). ``since`` and ``until`` bound when a detection
+    began; to see every outage still going on, ask ``open=true`` without ``since``.
     """
     g = gate(request, user)
     q = DetectionQuery(
@@ -55,7 +115,10 @@ async def list_detections(
         limit=limit,
         newest_first=newest_first,
     )
-    found = await anyio.to_thread.run_sync(platform.store.list_detections, q)
+    if open_state is None:
+        found = await anyio.to_thread.run_sync(platform.store.list_detections, q)
+    else:
+        found = await anyio.to_thread.run_sync(_scan, platform.store, q, open_state)
     return g.filter(Action.LIST, ObjectKind.DETECTION, (d.model_dump(mode="json") for d in found))
 
 

@@ -9,8 +9,11 @@ administrators always), and each node is an object of kind ``device`` owned by i
 ``TLP:AMBER`` unless the file says otherwise: the policy decision point shows a user the nodes
 of their own agency and those of others under a sharing agreement (redacted, audited), as for
 ``/v1/devices``. A node the caller may not see is left out of every answer (and may not be
-named in ``fail``); a capability's blind spots and coverage figures are shown only to a caller
-who may see every sensor of that capability, since they reveal where the sensors are.
+named in ``fail``). Blind spots and coverage reveal where the sensors are, so they are computed
+over the sensors the caller may see: a caller who sees only some of a capability's sensors
+gets the figures for those (``"basis": "own and shared sensors only"``, with the number of
+sensors left out), which say nothing about the others. Zone ids and names are not sensitive
+and are always shown.
 """
 
 from __future__ import annotations
@@ -140,9 +143,37 @@ def _visible(g: Gate, graph: InfraGraph, ids: Iterable[str]) -> dict[str, dict[s
     return {d["id"]: d for d in shown}
 
 
-def _sees_all(g: Gate, graph: InfraGraph, ids: Iterable[str]) -> bool:
-    wanted = list(ids)
-    return len(_visible(g, graph, wanted)) == len(wanted)
+BASIS_ALL = "all sensors"
+"""The basis of a capability's figures when the caller sees every sensor of it."""
+BASIS_OWN = "own and shared sensors only"
+"""The basis when some sensors are of other agencies and not shared with the caller."""
+
+
+def _sensors(graph: InfraGraph) -> dict[str, list[str]]:
+    """Per capability the ids of the sensors serving it."""
+    return {cap: [n.id for n in graph.nodes.values() if cap in n.capability]
+            for cap in CAPABILITIES}  # fmt: skip
+
+
+def _sensor_view(
+    graph: InfraGraph, seen: Iterable[str]
+) -> tuple[InfraGraph, dict[str, dict[str, Any]]]:
+    """The graph as a caller who sees the nodes ``seen`` may count it (only those sensors serve
+    a capability; the others still fail and are still depended on), and per capability the
+    basis, the sensors seen and the number left out."""
+    sensors = _sensors(graph)
+    seen = set(seen)
+    basis = {}
+    for cap, ids in sensors.items():
+        left_out = sum(i not in seen for i in ids)
+        basis[cap] = {
+            "basis": BASIS_OWN if left_out else BASIS_ALL,
+            "sensors_seen": len(ids) - left_out,
+            "sensors_left_out": left_out,
+        }
+    if all(b["sensors_left_out"] == 0 for b in basis.values()):
+        return graph, basis
+    return graph.counting_only(seen), basis
 
 
 @router.get("/v1/resilience/graph")
@@ -210,7 +241,10 @@ async def what_if(body: WhatIf, request: Request, user: CurrentUser) -> dict[str
 
     def run() -> dict[str, Any]:
         result = cascade(graph, list(visible), flood)
-        a = assess(graph, result, areas)
+        # The sensors the figures are computed from are read: audited.
+        sensor_ids = dict.fromkeys(i for ids in _sensors(graph).values() for i in ids)
+        view, basis = _sensor_view(graph, _visible(g, graph, sensor_ids))
+        a = assess(view, result, areas)
         shown = _visible(g, graph, sorted(result.failed))
         failed = []
         for i, d in shown.items():
@@ -222,14 +256,18 @@ async def what_if(body: WhatIf, request: Request, user: CurrentUser) -> dict[str
         summary = a.summary()
         caps: dict[str, Any] = {}
         for cap in CAPABILITIES:
-            sensors = [n.id for n in graph.nodes.values() if cap in n.capability]
-            if not _sees_all(g, graph, sensors):
-                caps[cap] = {"withheld": True, "reason": "sensors of other agencies"}
-            elif cap == "crowd":
-                caps[cap] = {**summary["crowd"], "zones_geojson": a.to_geojson("crowd")}
+            b = {k: basis[cap][k] for k in ("basis", "sensors_left_out")}
+            if cap == "crowd":
+                caps[cap] = {**summary["crowd"], **b, "zones_geojson": a.to_geojson("crowd")}
+            elif basis[cap]["sensors_seen"] == 0:
+                # Nothing of the caller's to locate with: no figures rather than "all blind".
+                caps[cap] = {"sensors": 0, "failed": [], "covered_before": None,
+                             "covered_after": None, "lost_share": None, **b,
+                             "blind": None, "lost": None}  # fmt: skip
             else:
                 caps[cap] = {
                     **summary[cap],
+                    **b,
                     "blind": a.to_geojson(cap, "blind"),
                     "lost": a.to_geojson(cap, "lost"),
                 }
@@ -262,18 +300,14 @@ async def coverage(
     graph, areas, g = await _context(request, user)
 
     def run() -> dict[str, Any]:
+        seen = _visible(g, graph, graph.nodes)
+        hidden = set(graph.nodes) - set(seen)
+        view, basis = _sensor_view(graph, seen)
         report = coverage_report(
-            graph, k, zones=[a.id for a in areas], method=method, recommend=recommend
+            view, k, zones=[a.id for a in areas], method=method, recommend=recommend
         )
-        hidden = set(graph.nodes) - set(_visible(g, graph, graph.nodes))
         for cap, doc in report["capabilities"].items():
-            sensors = [n.id for n in graph.nodes.values() if cap in n.capability]
-            if any(s in hidden for s in sensors):
-                report["capabilities"][cap] = {
-                    "withheld": True,
-                    "reason": "sensors of other agencies",
-                }
-                continue
+            doc.update(basis=basis[cap]["basis"], sensors_left_out=basis[cap]["sensors_left_out"])
             for part in (doc, doc.get("add_sensor") or {}, doc.get("add_backup") or {}):
                 if "failures" in part:
                     part["failures"] = [f if f not in hidden else None for f in part["failures"]]
@@ -283,6 +317,7 @@ async def coverage(
             backup = doc.get("add_backup")
             if backup and (backup["node"] in hidden or set(backup["requirement"]) & hidden):
                 doc["add_backup"] = {"withheld": True}
+        report["zones"] = {a.id: a.name for a in areas}
         return report
 
     return await anyio.to_thread.run_sync(run)

@@ -21,8 +21,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
 
 from stadswacht.api.auth import Principal
 from stadswacht.api.deps import CurrentUser, PlatformDep, epoch_us
@@ -91,19 +92,80 @@ def _audit(
     )
 
 
-@router.post("/v1/websignal/posts")
+def _invalid(errors: list[dict[str, Any]]) -> JSONResponse:
+    """A 422 answer that names where and what is wrong, without the value: the body holds
+    raw handles and texts of persons, which an error answer (or a log of it) must not echo."""
+    return JSONResponse(
+        {
+            "detail": [
+                {"loc": ["body", *e.get("loc", ())], "msg": e["msg"], "type": e["type"]}
+                for e in errors
+            ]
+        },
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
+async def _batch(request: Request, limit: int) -> PostBatch | JSONResponse:
+    """The request body as a :class:`PostBatch`, or the 422 answer without the input."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            f"body of {declared} bytes exceeds the limit of {limit}; send smaller batches",
+        )
+    body = await request.body()
+    if len(body) > limit:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            f"body exceeds the limit of {limit} bytes; send smaller batches",
+        )
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return _invalid([{"loc": (), "msg": "the body is not JSON", "type": "json_invalid"}])
+    try:
+        return PostBatch.model_validate(doc)
+    except ValidationError as exc:
+        return _invalid(
+            [
+                {"loc": e["loc"], "msg": e["msg"], "type": e["type"]}
+                for e in exc.errors(include_url=False, include_input=False)
+            ]
+        )
+
+
+@router.post(
+    "/v1/websignal/posts",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": PostBatch.model_json_schema()}},
+        }
+    },
+    responses={
+        422: {
+            "description": "The body is not a batch of posts: where and what, never the "
+            "value (it may hold handles)"
+        }
+    },
+)
 async def push_posts(
     request: Request,
     user: CurrentUser,
     platform: PlatformDep,
-    batch: PostBatch,
     source: Annotated[str, Query(pattern=_SOURCE, description="The feed's source id")],
-) -> dict[str, Any]:
-    """Take in a batch of public posts from one source; one bad post does not lose the rest."""
+) -> Any:
+    """Take in a batch of public posts from one source (``{"posts": [...]}``); one bad post
+    does not lose the rest. A malformed body is answered 422 with where and what is wrong,
+    without echoing the body."""
     if user.role not in (Role.INTEGRATOR, Role.ADMIN):
         raise PermissionDenied(
             f"role {user.role.value} may not push posts; an integrator or admin may"
         )
+    batch = await _batch(request, platform.settings.max_body_bytes)
+    if isinstance(batch, JSONResponse):
+        return batch
     intake = intake_of(request)
     agency = None if user.is_admin else user.agency
 
@@ -119,7 +181,8 @@ async def push_posts(
             None,
             [{"action": "ingest", "object_kind": ObjectKind.POST.value, "object_id": source,
               "owner": agency or intake.agency, "outcome": "allow", "reason": "push",
-              "accepted": len(result.accepted), "rejected": len(result.rejected)}],
+              "accepted": result.stored, "duplicates": result.duplicates,
+              "rejected": len(result.rejected)}],
         )  # fmt: skip
         return result.as_dict()
 

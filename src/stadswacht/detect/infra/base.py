@@ -61,6 +61,10 @@ class Finding:
     epoch]; ``updated_s`` when it last changed; ``ended_s`` when it was over (None: ongoing).
     ``quarantine`` is true when the devices are suspected of lying: their readings are kept but
     no detector should use them until a person clears them.
+
+    ``group`` is true for a finding about a group of devices that may belong to several
+    agencies (an outage, an attack): the pipeline reports it once per agency, each naming only
+    that agency's devices (need-to-know), all under the finding's id as their group.
     """
 
     id: str
@@ -76,6 +80,7 @@ class Finding:
     updated_s: float = 0.0
     ended_s: float | None = None
     version: int = 1
+    group: bool = False
 
     def touch(self, at_s: float) -> Finding:
         """Mark a change at ``at_s``: a new version."""

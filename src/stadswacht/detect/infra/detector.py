@@ -450,6 +450,7 @@ class InfraDetector:
             updated_s=at_s,
             quarantine=False,
             probability=0.5,
+            group=True,
         )
         o = _Outage(f, set(), set(), set(), start_s)
         self._outages[f.id] = o
@@ -590,6 +591,7 @@ class InfraDetector:
                 probability=0.8 if burst.count >= 3 else 0.6,
                 evidence=list(burst.evidence[:50]),
                 details=details,
+                group=True,
             )
             self._attacks[burst.id] = f
             return f

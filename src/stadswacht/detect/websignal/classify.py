@@ -18,8 +18,10 @@ variants, hashtags and Dutch compounds the vocabulary misses). Hashing (scikit-l
 MurmurHash3, deterministic) keeps the model free of a vocabulary; each block is
 sublinear-TF, IDF-weighted and L2-normalised, and the two are scaled by 1/sqrt(2) and joined.
 
-Each head is an average of one or more linear models' probabilities (logistic for
-relevance, softmax for type).
+Each head (:class:`LinearHead`) is a linear model, logistic for relevance and softmax over
+the seven types; the packaged heads are each the logit mean of two logistic regressions
+(:mod:`~stadswacht.detect.websignal.train`). Artefacts: about 3 MB. Classifying 1,000 posts
+takes 0.1 to 0.5 s on the project's 2 shared cores (``bench/websignal.py``).
 
 Dutch quality is not measured: no labelled Dutch posts are on the machine; see
 ``docs/model-cards/websignal.md``.

@@ -31,6 +31,8 @@ from stadswacht.model.reading import format_epoch, parse_time_ns
 
 __all__ = [
     "HANDLE_PLACEHOLDER",
+    "ISO_639_1",
+    "MAX_FUTURE_S",
     "MAX_TEXT_CHARS",
     "InvalidPost",
     "Post",
@@ -45,12 +47,30 @@ MAX_TEXT_CHARS = 5000
 """Longest text accepted (a long blog item is cut to this, not refused)."""
 
 _SOURCE = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,63}$")
-_LANG = re.compile(r"^[a-z]{2,3}$")
+_LANG = re.compile(r"^([a-z]{2})(?:[-_][a-z0-9]{2,8})*$")
+"""An ISO 639-1 code, optionally with a region or script (``nl``, ``nl-NL``, ``en_GB``)."""
+
+MAX_FUTURE_S = 300.0
+"""A post stamped more than this far after it reached the platform is refused [s]: a clock
+that is wrong, or a date that would keep it past its retention period."""
 # @handle (Twitter/X, Instagram) and @user@instance.tld (Mastodon); not an e-mail address,
 # whose @ follows a word character.
 _HANDLE = re.compile(
     r"(?<![\w@.])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,48}[A-Za-z0-9_])?(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?"
 )
+
+
+_ISO_639_1_CODES = (
+    "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv "
+    "cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr "
+    "ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw "
+    "ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv "
+    "ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr "
+    "ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi "
+    "yo za zh zu"
+)
+ISO_639_1 = frozenset(_ISO_639_1_CODES.split())
+"""The two-letter language codes of ISO 639-1 (184, as the Library of Congress lists them)."""
 
 
 def scrub_handles(text: str) -> str:
@@ -112,6 +132,21 @@ def _text(doc: Mapping[str, Any], key: str, *, required: bool, limit: int) -> st
     return value[:limit]
 
 
+def _span(seconds: float) -> str:
+    """``seconds`` in the unit a person reads best.
+
+    >>> _span(90.0), _span(7200.0), _span(3 * 86400.0), _span(4 * 365.25 * 86400)
+    ('2 min', '2.0 h', '3.0 days', '4.0 years')
+    """
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f} h"
+    if seconds < 365.25 * 86400:
+        return f"{seconds / 86400:.1f} days"
+    return f"{seconds / (365.25 * 86400):.1f} years"
+
+
 def _position(value: Any) -> Position | None:
     if value is None:
         return None
@@ -140,9 +175,10 @@ def parse_post(
 ) -> Post:
     """Check one incoming post and make it safe to keep (see the module docstring).
 
-    ``doc`` has ``text`` and ``time`` (RFC 3339 with an offset), ``author`` (a handle or
-    name), and optionally ``id`` (the source's own), ``lang`` (ISO 639-1), ``position``
-    (``[lon, lat]``) and ``place`` (a place name). Other fields are dropped.
+    ``doc`` has ``text`` and ``time`` (RFC 3339 with an offset, at most :data:`MAX_FUTURE_S`
+    after ``received_us``), ``author`` (a handle or name), and optionally ``id`` (the
+    source's own), ``lang`` (ISO 639-1, perhaps with a region: ``nl-NL`` is kept as ``nl``),
+    ``position`` (``[lon, lat]``) and ``place`` (a place name). Other fields are dropped.
 
     Raises:
         InvalidPost: the post is unusable; its ``reason`` says why.
@@ -151,7 +187,8 @@ def parse_post(
     >>> a, i = Pseudonymiser(b"k" * 32, "author"), Pseudonymiser(b"k" * 32, "post")
     >>> p = parse_post({"text": "Rook bij @Malieveld!", "time": "2026-11-25T21:00:00Z",
     ...                 "author": "@Jan"}, source="rss-1", agency="municipality",
-    ...                 received_us=0, author_pseudonym=a.pseudonym, id_pseudonym=i.pseudonym)
+    ...                 received_us=1_795_640_400_000_000,
+    ...                 author_pseudonym=a.pseudonym, id_pseudonym=i.pseudonym)
     >>> p.text, p.author == a.pseudonym("jan")
     ('Rook bij @user!', True)
     """
@@ -166,17 +203,32 @@ def parse_post(
         raise InvalidPost("missing_field", "a post needs 'time' (RFC 3339, e.g. ...T21:00:00Z)")
     try:
         time_ns = parse_time_ns(raw_time)
-    except (ValueError, TypeError) as exc:
-        raise InvalidPost("bad_time", f"time {raw_time!r:.40} is not RFC 3339: {exc}") from None
+    except (ValueError, TypeError):
+        raise InvalidPost(
+            "bad_time",
+            f"time {raw_time!r:.40} is not an RFC 3339 time with an offset, "
+            "e.g. 2026-11-25T21:00:00Z",
+        ) from None
+    ahead_s = time_ns / 1e9 - received_us / 1e6
+    if ahead_s > MAX_FUTURE_S:
+        raise InvalidPost(
+            "bad_time",
+            f"time {raw_time!r:.40} is {_span(ahead_s)} after the post was received; a post "
+            f"may be at most {MAX_FUTURE_S / 60:.0f} min in the future (check the source's clock)",
+        )
     author = doc.get("author")
     if not isinstance(author, str) or not author.strip().lstrip("@"):
         raise InvalidPost("missing_field", "a post needs 'author' (a handle or name)")
     handle = author.strip().lstrip("@").casefold()
     lang = doc.get("lang")
     if lang is not None:
-        if not isinstance(lang, str) or not _LANG.match(lang.strip().lower()[:2] or "?"):
-            raise InvalidPost("bad_lang", f"lang must be an ISO 639-1 code, got {lang!r:.20}")
-        lang = lang.strip().lower()[:2]
+        code = _LANG.match(lang.strip().lower()) if isinstance(lang, str) else None
+        if code is None or code.group(1) not in ISO_639_1:
+            raise InvalidPost(
+                "bad_lang",
+                f"lang must be an ISO 639-1 code such as 'nl' or 'nl-NL', got {lang!r:.20}",
+            )
+        lang = code.group(1)
     place = _text(doc, "place", required=False, limit=200)
     native = doc.get("id")
     key = str(native) if native not in (None, "") else f"{handle}\x00{raw_time}\x00{text}"

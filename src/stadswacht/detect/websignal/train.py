@@ -5,8 +5,9 @@ Run from the repository root::
     python -m stadswacht.detect.websignal.train --data ../shared/data/websignal/CrisisLexT26
 
 writes ``model.json`` and ``weights.npz`` into ``src/stadswacht/detect/websignal/model`` (or
-``--out``). scikit-learn fits the models here; what is saved is only numbers and strings, read
-back by :meth:`~stadswacht.detect.websignal.classify.PostClassifier.load` without pickle.
+``--out``, with a copy of the NL vocabulary ``nl_en.json``); the result is deterministic.
+scikit-learn fits the models here; what is saved is only numbers and strings, read back by
+:meth:`~stadswacht.detect.websignal.classify.PostClassifier.load` without pickle.
 
 Labels (fixed before any model was fitted):
 
@@ -37,6 +38,7 @@ import csv
 import datetime as dt
 import json
 import re
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -329,8 +331,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "fit_seconds": round(seconds, 1),
         },
     )
-    if args.out == MODEL_DIR or not (args.out / "nl_en.json").exists():
-        read_nl_vocabulary()  # the packaged vocabulary must be readable
+    read_nl_vocabulary()  # the packaged vocabulary must be readable
+    if args.out.resolve() != MODEL_DIR.resolve():
+        # A model directory is complete with its vocabulary: PostClassifier.load(out) reads Dutch.
+        shutil.copyfile(MODEL_DIR / "nl_en.json", args.out / "nl_en.json")
     size = sum(f.stat().st_size for f in args.out.iterdir() if f.is_file())
     print(
         f"trained on {len(posts)} posts from {len(meta['crises'])} crises in {seconds:.1f} s; "

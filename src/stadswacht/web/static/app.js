@@ -6,8 +6,8 @@ import { Feed } from "./feed.js";
 import { Hotspots } from "./hotspots.js";
 import { Health } from "./health.js";
 import { Resilience } from "./resilience.js";
-import { Incidents } from "./incidents.js";
-import { el, formatAgo, formatClock, formatValues } from "./format.js";
+import { Incidents, post } from "./incidents.js";
+import { el, formatAgo, formatClock, formatDateTime, formatNumber, formatValues } from "./format.js";
 import { lang, setLang, t, translatePage } from "./i18n.js";
 import { loadMapLibrary, SensorMap } from "./map.js";
 
@@ -26,7 +26,10 @@ const state = {
   skewMs: null, // browser clock minus server clock, estimated from the stream
   lastId: 0,
   resumeFrom: null,
-  counts: { live: 0, stale: 0, never: 0, off: 0 },
+  counts: { live: 0, stale: 0, never: 0, quarantined: 0, off: 0 },
+  me: null, // {name, agency, role} of the user logged in
+  clear: null, // the "clear quarantine" form of the selected sensor: {device, node}
+  clearMessage: null, // {device, text, error}: the server's answer to the last clear
   map: null,
   feed: null,
   detections: null,
@@ -43,8 +46,12 @@ function serverNow() {
   return Date.now() - (state.skewMs ?? 0);
 }
 
+// A quarantined sensor still sends (its readings are kept, the detectors leave them out): it
+// has its own state, not "decommissioned".
 function sensorState(i) {
-  if (state.devices[i].status !== "active") return "off";
+  const status = state.devices[i].status;
+  if (status === "quarantined") return "quarantined";
+  if (status !== "active") return "off";
   const last = state.last[i];
   if (!last) return "never";
   return serverNow() - last.received_us / 1000 > CONFIG.staleAfterS * 1000 ? "stale" : "live";
@@ -79,6 +86,11 @@ async function start() {
   $("dashboard").hidden = false;
   for (const id of ["conn", "who", "logout"]) $(id).hidden = false;
   $("who").textContent = api.session()?.user ?? "";
+  state.me = null;
+  api.get("/v1/users/me").then((me) => {
+    state.me = me;
+    if (state.selected !== null) renderDetails();
+  }).catch((err) => console.warn("who am I", err));
   state.feed = new Feed($("feed"), { rows: CONFIG.feedRows });
   const lib = await loadMapLibrary();
   if (!lib) {
@@ -106,6 +118,9 @@ async function start() {
     details: $("detection"),
     map: state.map,
     device: (id) => state.devices[state.index.get(id)],
+    areaName: (id) => state.zones.features.find((f) => f.id === id)?.properties?.name ?? id,
+    // An infra finding may quarantine sensors or silence them: devices and health follow.
+    onLive: (d) => d.kind === "infra" && refreshInfraSoon(),
   });
   state.detections.open();
   // --- incidents (issue #7): list, detail, actions; evidence opens in the detections panel ---
@@ -151,6 +166,19 @@ function stop() {
   state.health = null;
   state.resilience?.clear();
   state.resilience = null;
+}
+
+// At most every 2 s after infra findings come in: the devices (a quarantine changes their
+// status) and the sensor health layer, fetched again.
+let infraRefresh = null;
+function refreshInfraSoon() {
+  if (infraRefresh !== null) return;
+  infraRefresh = setTimeout(() => {
+    infraRefresh = null;
+    if (!state.detections) return; // logged out meanwhile
+    loadDevices(false).catch((err) => console.warn("reload of devices failed", err));
+    state.health?.load();
+  }, 2000);
 }
 
 function mapMessage(text) {
@@ -250,7 +278,7 @@ async function pollZones() {
 // Counts of a handful of people come coarsened from the API ("<5"): shown as such.
 function zoneLabel(st) {
   return st.density === null ? t("fewPeople", { n: st.occupancy_coarse })
-    : t("zoneDensity", { d: st.density.toFixed(2), los: st.los });
+    : t("zoneDensity", { d: formatNumber(st.density, 2), los: st.los });
 }
 
 const perMin = (value, coarse) => (value === null ? coarse : value.toFixed(0));
@@ -276,7 +304,7 @@ function renderZone() {
   const rows = [
     ["zoneOccupancy", !measured ? t("never") : coarse ? st.occupancy_coarse
       : `${Math.round(st.occupancy)} ± ${Math.round(st.occupancy_sd)}`],
-    ["zoneDensityNow", !measured ? "—" : coarse ? `— (${st.los})` : `${st.density.toFixed(2)} p/m² (${st.los})`],
+    ["zoneDensityNow", !measured ? "—" : coarse ? `— (${st.los})` : `${formatNumber(st.density, 2)} p/m² (${st.los})`],
     ["zoneArea", `${Math.round(st.walkable_area_m2)} m²`],
     ["zoneWarning", st.warning && st.warning !== "none" ? t(`level_${st.warning}`) : t("noWarning")],
     ["zoneFlows", flows || "—"],
@@ -290,7 +318,8 @@ function renderZone() {
   const listed = st.forecast.filter((p) => FORECAST_LISTED_MIN.includes(p.horizon_min));
   box.querySelector(".forecast").replaceChildren(...(listed.length ? listed.map((p) =>
     el("li", {}, el("time", {}, `${formatClock(p.time)} (+${formatHorizon(p.horizon_min)})`),
-      el("span", { className: "val" }, `${p.density.toFixed(2)} p/m² [${p.low.toFixed(2)}–${p.high.toFixed(2)}]`)))
+      el("span", { className: "val" },
+        `${formatNumber(p.density, 2)} p/m² [${formatNumber(p.low, 2)}–${formatNumber(p.high, 2)}]`)))
     : [el("li", { className: "muted" }, t("noForecast"))]));
   let chart = box.querySelector(".forecast-chart");
   if (!chart) {
@@ -382,7 +411,7 @@ function redraw() {
 
 // Once a second: staleness, counters, and the "last seen" of the selected sensor.
 function tick() {
-  const counts = { live: 0, stale: 0, never: 0, off: 0 };
+  const counts = { live: 0, stale: 0, never: 0, quarantined: 0, off: 0 };
   for (let i = 0; i < state.devices.length; i++) {
     const st = sensorState(i);
     counts[st] += 1;
@@ -390,7 +419,10 @@ function tick() {
   }
   state.counts = counts;
   $("sensor-count").textContent = String(state.devices.length);
-  for (const k of Object.keys(counts)) $(`count-${k}`).textContent = String(counts[k]);
+  for (const k of Object.keys(counts)) {
+    const node = $(`count-${k}`);
+    if (node) node.textContent = String(counts[k]);
+  }
   $("rate").textContent = String(state.feed?.rate ?? 0);
   $("total").textContent = String(state.feed?.total ?? 0);
   if (state.selected !== null) renderDetails();
@@ -404,6 +436,7 @@ function describe(i) {
 }
 
 async function select(i, fly = false) {
+  if (state.clearMessage && state.clearMessage.device !== state.devices[i].id) state.clearMessage = null;
   state.selected = i;
   state.recent = state.last[i] ? [state.last[i]] : [];
   state.map?.select(i, fly, state.devices[i].position);
@@ -448,7 +481,96 @@ function renderDetails() {
     el("dt", {}, t(k)), el("dd", { dataset: { field: k } }, v)]));
   $("details-recent").replaceChildren(...state.recent.slice(0, 10).map((r) =>
     el("li", {}, el("time", {}, formatClock(r.time)), el("span", { className: "val" }, formatValues(r.values)))));
+  renderQuarantine(d);
   box.hidden = false;
+}
+
+// --- quarantine (issue #9): why a sensor is quarantined, and a person clearing it ------------
+// Who may clear (api/routes/devices.py QUARANTINE_ROLES, and administrators); the server
+// decides, the panel only leaves the button out for the others.
+const CLEAR_ROLES = new Set(["integrator", "supervisor", "admin"]);
+
+function tOr(key, fallback) {
+  const text = t(key);
+  return text === key ? fallback : text;
+}
+
+// Facts, form and message in slots of their own: the facts are redrawn every second, the form
+// only when it changes, so what is typed in it keeps its focus.
+function quarantineBox() {
+  let box = $("details-quarantine");
+  if (!box) {
+    box = el("div", { id: "details-quarantine", className: "quarantine" },
+      el("div", { className: "q-facts" }), el("div", { className: "q-form" }), el("div", { className: "q-msg" }));
+    $("details-list").after(box);
+  }
+  return box;
+}
+
+function renderQuarantine(d) {
+  const box = quarantineBox();
+  const [facts, formSlot, msgSlot] = box.children;
+  const quarantined = d.status === "quarantined";
+  const msg = state.clearMessage?.device === d.id ? state.clearMessage : null;
+  if (state.clear && (state.clear.device !== d.id || !quarantined)) state.clear = null;
+  box.hidden = !quarantined && !msg;
+  const parts = [];
+  if (quarantined) {
+    const q = d.quarantine ?? {};
+    const detection = q.detection && state.detections?.byId.has(q.detection)
+      ? el("button", { type: "button", className: "link", onclick: () => state.detections.select(q.detection, true) },
+        q.detection)
+      : q.detection ?? "—";
+    const rows = [
+      ["qCheck", q.check ? `${tOr(`infraCheck_${q.check}`, q.check)} (${q.check})` : "—"],
+      ["qReason", q.reason ?? "—"],
+      ["qSince", q.since ? `${formatDateTime(q.since)} (${formatAgo(serverNow() - Date.parse(q.since))})` : "—"],
+      ["qDetection", detection],
+    ];
+    parts.push(el("h3", {}, t("detQuarantine")),
+      el("dl", {}, ...rows.flatMap(([k, v]) => [el("dt", {}, t(k)), el("dd", { dataset: { field: k } }, v)])));
+  }
+  facts.replaceChildren(...parts);
+  const form = quarantined && CLEAR_ROLES.has(state.me?.role) ? clearForm(d) : null;
+  if (formSlot.firstChild !== form) formSlot.replaceChildren(...(form ? [form] : []));
+  msgSlot.replaceChildren(...(msg
+    ? [el("p", { className: msg.error ? "inc-msg error" : "inc-msg ok", role: "alert" }, msg.text)] : []));
+}
+
+// The form survives the panel's redraw every second: the same node, with what was typed.
+function clearForm(d) {
+  if (state.clear?.device === d.id) {
+    state.clear.node.querySelector("label span").textContent = t("qNote");
+    state.clear.node.querySelector("button").textContent = t("qClear");
+    return state.clear.node;
+  }
+  const input = el("input", { name: "note", required: true, minLength: 3, maxLength: 2000, autocomplete: "off" });
+  const node = el("form", { className: "inc-form q-clear", onsubmit: (e) => {
+    e.preventDefault();
+    clearQuarantine(d.id, input.value);
+  } },
+  el("label", {}, el("span", {}, t("qNote")), input),
+  el("div", { className: "inc-form-buttons" }, el("button", { type: "submit", className: "confirm" }, t("qClear"))));
+  state.clear = { device: d.id, node };
+  return node;
+}
+
+async function clearQuarantine(id, note) {
+  if (note.trim().length < 3) return;
+  try {
+    const device = await post(`/v1/devices/${encodeURIComponent(id)}/clear`, { note: note.trim() });
+    state.clear = null;
+    state.clearMessage = { device: id, text: t("qCleared"), error: false };
+    const i = state.index.get(id);
+    if (i !== undefined) state.devices[i] = device;
+    state.health?.load();
+  } catch (err) {
+    if (err instanceof api.Unauthorized) return showLogin(t("sessionExpired"));
+    state.clearMessage = { device: id, text: t("incRefused", { detail: err.message }), error: true };
+    // What the server knows may differ from what the page shows (cleared by someone else).
+    loadDevices(false).catch((e) => console.warn("reload of devices failed", e));
+  }
+  tick();
 }
 
 function onSearch() {

@@ -1,15 +1,38 @@
 // Detections: the list in the side panel, the map layers, and the live stream that feeds them.
 import * as api from "./api.js";
-import { el, formatClock, formatDateTime } from "./format.js";
-import { t } from "./i18n.js";
+import { el, formatClock, formatDateTime, formatNumber } from "./format.js";
+import { lang, t } from "./i18n.js";
+
+// The kinds an impulse detector raises: shown with rounds, an ellipse and the reports heard.
+const IMPULSE = new Set(["gunshot", "fireworks", "impulsive_other"]);
+
+// A key's text in the language shown, or `fallback` when there is no such key.
+function tOr(key, fallback, vars = {}) {
+  const text = t(key, vars);
+  return text === key ? fallback : text;
+}
+
+// A kind's name in the language shown; a kind without a string shows as it is.
+export function kindName(kind) {
+  return tOr(`kind_${kind}`, kind);
+}
+
+// The detector's own one-line summary, in the language shown (English when there is no Dutch).
+function summaryOf(d) {
+  const x = d.details ?? {};
+  return (lang() === "nl" ? x.summary_nl : null) ?? x.summary_en ?? "";
+}
 
 export class Detections {
-  // `map` may be null (no WebGL); `device(id)` gives a registered device or undefined.
-  constructor({ list, details, map, device }) {
+  // `map` may be null (no WebGL); `device(id)` gives a registered device or undefined;
+  // `areaName(id)` names an area; `onLive(d)` hears of every detection that comes in live.
+  constructor({ list, details, map, device, areaName = null, onLive = null }) {
     this.list = list;
     this.details = details;
     this.map = map;
     this.device = device;
+    this.areaName = areaName ?? ((id) => id);
+    this.onLive = onLive;
     this.byId = new Map();
     this.selected = null;
     this.stream = null;
@@ -47,6 +70,7 @@ export class Detections {
     if (old && old.version > d.version) return;
     this.byId.set(d.id, d);
     if (live) {
+      this.onLive?.(d);
       this.render();
       // A new gunshot takes the operator's attention; an update of the selected one refreshes it.
       if (!old && d.kind === "gunshot") this.select(d.id, true);
@@ -64,13 +88,14 @@ export class Detections {
       const crowd = d.kind === "crowd";
       const what = crowd ? `${d.details?.zone_name ?? d.area} · ${crowdLine(d)}`
         : d.kind === "hazard" ? `${d.details?.station_name ?? ""} · ${hazardLine(d)}`
-        : t("roundsN", { n: d.details?.rounds ?? 1 });
+        : IMPULSE.has(d.kind) ? t("roundsN", { n: d.details?.rounds ?? 1 })
+        : summaryOf(d);
       const extra = d.kind === "gunshot" && d.uncertainty ? `±${d.uncertainty.semi_major_m.toFixed(1)} m` : "";
       return el("li", { className: d.id === this.selected ? "sel" : "" },
         el("button", { type: "button", onclick: () => this.select(d.id, true), dataset: { kind: d.kind, id: d.id } },
           el("time", {}, formatClock(d.time)),
-          el("b", { className: `kind ${d.kind}` }, t(`kind_${d.kind}`)),
-          el("span", {}, what),
+          el("b", { className: `kind ${d.kind}` }, kindName(d.kind)),
+          el("span", { className: "what" }, what),
           el("span", { className: "muted" }, extra)));
     }) : [el("li", { className: "none" }, t("noDetections"))]));
     this.map?.setDetections(items, this.device, this.selected);
@@ -109,8 +134,10 @@ export class Detections {
       return;
     }
     const u = d.uncertainty;
-    const rows = d.kind === "crowd" ? crowdRows(d) : d.kind === "hazard" ? hazardRows(d) : [
-      ["detKind", t(`kind_${d.kind}`)],
+    const rows = d.kind === "crowd" ? crowdRows(d) : d.kind === "hazard" ? hazardRows(d)
+      : d.kind === "infra" ? infraRows(d) : d.kind === "websignal" ? websignalRows(d, this.areaName)
+      : !IMPULSE.has(d.kind) ? otherRows(d) : [
+      ["detKind", kindName(d.kind)],
       ["detTime", formatDateTime(d.time)],
       ["detRaised", formatDateTime(d.detected_at)],
       ["detRounds", String(d.details?.rounds ?? 1)],
@@ -121,7 +148,7 @@ export class Detections {
       ["detEvidence", t("evidenceN", { n: d.evidence?.length ?? 0 })],
     ];
     if (d.details?.poor_geometry) rows.push(["detWarning", t("poorGeometry")]);
-    this.details.querySelector("h2 span").textContent = `${t(`kind_${d.kind}`)} · ${d.id}`;
+    this.details.querySelector("h2 span").textContent = `${kindName(d.kind)} · ${d.id}`;
     this.details.querySelector("dl").replaceChildren(...rows.flatMap(([k, v]) => [
       el("dt", {}, t(k)), el("dd", { dataset: { field: k } }, v)]));
     this.details.hidden = false;
@@ -131,7 +158,7 @@ export class Detections {
 function crowdLine(d) {
   const x = d.details ?? {};
   const density = x.basis === "forecast" && x.forecast_density != null ? x.forecast_density : x.density;
-  return t("crowdLine", { level: t(`level_${x.level}`), d: Number(density ?? 0).toFixed(2), basis: t(`basis_${x.basis}`) });
+  return t("crowdLine", { level: t(`level_${x.level}`), d: formatNumber(density ?? 0, 2), basis: t(`basis_${x.basis}`) });
 }
 
 function hazardValue(x, v) {
@@ -169,13 +196,75 @@ function crowdRows(d) {
     ["detKind", `${t("kind_crowd")} · ${x.zone_name ?? d.area}`],
     ["detTime", formatDateTime(d.time)],
     ["detRaised", formatDateTime(d.detected_at)],
-    ["detLevel", `${t(`level_${x.level}`)} (${x.threshold} p/m²)`],
-    ["detDensity", `${Number(x.density ?? 0).toFixed(2)} p/m²`],
+    ["detLevel", `${t(`level_${x.level}`)} (${formatNumber(x.threshold, Number.isInteger(x.threshold) ? 0 : 1)} p/m²)`],
+    ["detDensity", `${formatNumber(x.density ?? 0, 2)} p/m²`],
   ];
   if (x.forecast_density != null) {
-    const band = x.forecast_band_80 ? ` [${x.forecast_band_80[0]}–${x.forecast_band_80[1]}]` : "";
-    rows.push(["detForecast", `${Number(x.forecast_density).toFixed(2)} p/m²${band} · ${formatClock(x.forecast_time)}`]);
+    const band = x.forecast_band_80
+      ? ` [${formatNumber(x.forecast_band_80[0], 2)}–${formatNumber(x.forecast_band_80[1], 2)}]` : "";
+    rows.push(["detForecast", `${formatNumber(x.forecast_density, 2)} p/m²${band} · ${formatClock(x.forecast_time)}`]);
   }
   rows.push(["detEscalate", (x.escalate_to ?? []).join(", ") || "—"]);
+  return rows;
+}
+
+// An infrastructure finding (issue #9): what the infra detector says in words, which check
+// found what on which sensors, since when, whether it is over and whether it quarantines them.
+function infraRows(d) {
+  const x = d.details ?? {};
+  const devices = x.device ? [x.device] : x.devices ?? d.sensors ?? [];
+  return [
+    ["detKind", kindName(d.kind)],
+    ["detSummary", summaryOf(d) || "—"],
+    ["detType", x.type ? tOr(`infraType_${x.type}`, x.type) : "—"],
+    ["detCheck", x.check ? `${tOr(`infraCheck_${x.check}`, x.check)} (${x.check})` : "—"],
+    ["detDevices", devices.join(", ") || "—"],
+    ["detBegan", formatDateTime(d.time)],
+    ["detRaised", formatDateTime(d.detected_at)],
+    ["detEnded", x.ended ? formatDateTime(x.ended) : t("detOngoing")],
+    ["detQuarantine", t(x.quarantine ? "detQuarantineYes" : "detQuarantineNo")],
+    ["detProbability", `${Math.round(d.probability * 100)} %`],
+  ];
+}
+
+// A burst of web posts about one area (issue #10): how many people post about what against
+// how many are normal, a few of the posts (authors already pseudonymised by the platform) and
+// the area.
+function websignalRows(d, areaName) {
+  const x = d.details ?? {};
+  const type = x.info_type_name?.[lang()] ?? x.info_type_name?.en ?? x.info_type ?? "—";
+  const examples = (x.examples ?? []).map((e) => el("li", {},
+    el("time", {}, e.time ? formatClock(e.time) : ""),
+    el("b", { className: "ws-author" }, e.author ?? ""),
+    el("span", { className: "ws-text" }, e.text ?? "")));
+  const rows = [
+    ["detKind", kindName(d.kind)],
+    ["detSummary", summaryOf(d) || "—"],
+    ["detInfoType", type],
+    ["detAuthors", t("authorsVsExpected", {
+      n: x.authors ?? "?", e: formatNumber(x.expected_authors, 1), min: formatNumber((x.window_s ?? 0) / 60) })],
+    ["detPosts", String(x.posts ?? d.evidence?.length ?? 0)],
+    ["detArea", d.area ? areaName(d.area) : "—"],
+    ["detBegan", formatDateTime(d.time)],
+    ["detRaised", formatDateTime(d.detected_at)],
+  ];
+  if (x.status) rows.push(["detStatus", tOr(`wsStatus_${x.status}`, x.status)]);
+  rows.push(["detProbability", `${Math.round(d.probability * 100)} %`]);
+  if (examples.length) rows.push(["detExamples", el("ul", { className: "ws-examples" }, ...examples)]);
+  return rows;
+}
+
+// A kind this panel has no template for: what every detection has, and its summary if any.
+function otherRows(d) {
+  const rows = [["detKind", kindName(d.kind)]];
+  const text = summaryOf(d);
+  if (text) rows.push(["detSummary", text]);
+  rows.push(
+    ["detTime", formatDateTime(d.time)],
+    ["detRaised", formatDateTime(d.detected_at)],
+    ["detProbability", `${Math.round(d.probability * 100)} %`],
+    ["detPosition", d.position ? `${d.position.lat.toFixed(6)}, ${d.position.lon.toFixed(6)}` : "—"],
+    ["detSensors", (d.sensors ?? []).join(", ") || "—"],
+  );
   return rows;
 }

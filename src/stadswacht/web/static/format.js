@@ -1,5 +1,5 @@
 // Small DOM and formatting helpers. Text from the API is only ever set as textContent.
-import { t } from "./i18n.js";
+import { lang, t } from "./i18n.js";
 
 export function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -22,6 +22,15 @@ export function formatValues(values) {
     }
     return `${k} ${typeof v === "object" ? JSON.stringify(v) : v}`;
   }).join(" · ");
+}
+
+// A number with a fixed number of decimals in the language shown: "0.25" in English, "0,25" in
+// Dutch; no thousands separators, so a figure reads the same in both.
+export function formatNumber(x, digits = 0) {
+  if (x == null || Number.isNaN(Number(x))) return "—";
+  return Number(x).toLocaleString(lang() === "nl" ? "nl-NL" : "en-GB", {
+    minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: false,
+  });
 }
 
 export function formatClock(time) {

@@ -5,12 +5,13 @@
 import * as api from "./api.js";
 import { el } from "./format.js";
 import { t } from "./i18n.js";
+import { COLORS } from "./map.js";
 
 export const HEALTH = ["ok", "quarantined", "silent", "suspect"];
-export const HEALTH_COLORS = { ok: "#22c55e", quarantined: "#a855f7", silent: "#ef4444", suspect: "#f59e0b" };
+// Quarantined has the same colour here as a quarantined sensor's dot and the header's count.
+export const HEALTH_COLORS = { ok: "#22c55e", quarantined: COLORS.quarantined, silent: "#ef4444", suspect: "#f59e0b" };
 const SILENT_CHECKS = new Set(["silent", "outage"]);
 const EMPTY = { type: "FeatureCollection", features: [] };
-const LOOKBACK_MS = 24 * 3600 * 1000;
 
 // The newest version of every infra detection that is still open.
 function openFindings(detections) {
@@ -70,10 +71,11 @@ export class Health {
     this.status = "loading";
     this.render();
     try {
-      const since = new Date(Date.now() - LOOKBACK_MS).toISOString();
+      // Every infra finding still open, however long ago it began: an outage that started
+      // yesterday is still an outage (asking for the last 24 h would drop it).
       const [devices, detections] = await Promise.all([
         api.get("/v1/devices"),
-        api.get("/v1/detections", { kind: "infra", since, newest_first: "true", limit: 2000 }),
+        api.get("/v1/detections", { kind: "infra", open: "true", newest_first: "true", limit: 2000 }),
       ]);
       this.devices = devices;
       this.health = healthOf(devices, detections);
@@ -99,7 +101,7 @@ export class Health {
 
   show(on) {
     this.map?.map.setLayoutProperty("health", "visibility", on ? "visible" : "none");
-    if (on && this.status !== "ok") this.load();
+    if (on) this.load(); // what is shown is current when it is turned on
   }
 
   clear() {

@@ -35,7 +35,8 @@ function detailText(detail, status) {
   return `HTTP ${status}`;
 }
 
-async function post(path, body) {
+// POST JSON with the session's token; a refusal throws with the server's own words.
+export async function post(path, body) {
   const s = api.session();
   if (!s) throw new api.Unauthorized("not logged in");
   const r = await fetch(`${CONFIG.apiBase}${path}`, {

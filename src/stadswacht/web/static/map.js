@@ -4,7 +4,11 @@
 // changes are feature-state updates, so 10,000 sensors never re-upload their geometry.
 import { CONFIG } from "./config.js";
 
-const COLORS = { live: "#22c55e", stale: "#f59e0b", never: "#64748b", off: "#ef4444" };
+// A sensor's live status; quarantined is the purple of the sensor health legend (health.js).
+export const COLORS = { live: "#22c55e", stale: "#f59e0b", never: "#64748b", off: "#ef4444", quarantined: "#a855f7" };
+// Layers drawn over the crowd zones that take a click before the zone: sensors, detections,
+// and the infrastructure of "what if this fails" while it is shown (resilience.js).
+const OVER_ZONES = ["sensors", "detections", "infra-nodes", "infra-areas"];
 const KIND_COLORS = ["match", ["get", "kind"], "gunshot", "#ef4444", "fireworks", "#f59e0b", "crowd", "#f97316", "#a78bfa"];
 const EMPTY = { type: "FeatureCollection", features: [] };
 const M_PER_DEG = 111_320;
@@ -95,7 +99,7 @@ export class SensorMap {
       source: "sensors",
       paint: {
         "circle-color": ["match", state, "live", COLORS.live, "stale", COLORS.stale,
-          "off", COLORS.off, COLORS.never],
+          "off", COLORS.off, "quarantined", COLORS.quarantined, COLORS.never],
         "circle-radius": ["interpolate", ["linear"], ["zoom"], 10, 1.5, 14, 4, 18, 10],
         "circle-stroke-color": ["case", selected, "#ffffff", "#0e1621"],
         "circle-stroke-width": ["case", selected, 3, 1],
@@ -136,8 +140,10 @@ export class SensorMap {
     });
     m.on("click", "detections", (e) => this.onDetection?.(e.features[0].properties.id));
     m.on("click", "zones-fill", (e) => {
-      // A sensor or a detection on top of the zone takes the click.
-      if (m.queryRenderedFeatures(e.point, { layers: ["sensors", "detections"] }).length) return;
+      // A sensor, a detection or a shown substation or supply area on top of the zone takes
+      // the click (hidden layers render nothing, so they never do).
+      const over = OVER_ZONES.filter((id) => m.getLayer(id));
+      if (m.queryRenderedFeatures(e.point, { layers: over }).length) return;
       const zone = e.features.find((f) => f.properties.zone !== undefined);
       if (zone) this.onZone?.(zone.properties.zone);
     });
