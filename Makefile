@@ -63,6 +63,8 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/policy.py --postgres
 	$(BIN)/python bench/hotspots.py
 	$(BIN)/python bench/resilience.py
+	$(BIN)/python bench/ingest_degraded.py
+	$(BIN)/python bench/websignal.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache var node_modules $(WEB_VENDOR)
