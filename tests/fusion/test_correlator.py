@@ -125,3 +125,14 @@ def test_a_rule_with_radius_only_ignores_the_area() -> None:
     close = detection("g3", position=moved(PLACE, 40), area=None)
     assert fuse(close, None, [first], now=NOW, rules=rules).id == "inc-g1"  # type: ignore[union-attr]
     assert DEFAULT_RULES.rules[0].same_area
+
+
+def test_infra_findings_of_different_agencies_are_one_incident_per_agency() -> None:
+    """An outage is reported once per affected agency (each naming only its own devices):
+    each agency gets one incident about its own devices, never one owned by another."""
+    police = detection("g:police", "infra", agency="police")
+    police2 = detection("g2:police", "infra", agency="police", after_s=60)
+    town = detection("g:municipality", "infra", agency="municipality", after_s=5)
+    incidents = _run(police, town, police2)
+    owners = sorted((i.agency, sorted(e.detection for e in i.detections)) for i in incidents)
+    assert owners == [("municipality", ["g:municipality"]), ("police", ["g2:police", "g:police"])]

@@ -187,6 +187,21 @@ def test_a_quarantine_points_at_the_detection_of_the_devices_own_agency(
     assert wx.quarantine.detection == by_agency["municipality"].id
     pc = platform.registry.get("iz-pc-01")
     assert pc.quarantine is not None and pc.quarantine.detection == by_agency["police"].id
+    # The municipality clears its station: its share is over; the police's counter stays
+    # under suspicion until the police clear it.
+    stage = infra.stage
+    assert isinstance(stage, InfraStage)
+    cleared = {d.agency: d for d in stage.clear("iz-wx-01", T0 + 6000.0)}
+    assert cleared["municipality"].details["ended"] is not None
+    assert cleared["municipality"].details["quarantine"] is False
+    assert cleared["municipality"].summary_en().endswith("iz-wx-01; cleared by a person")
+    assert cleared["police"].details["ended"] is None
+    assert cleared["police"].details["quarantine"] is True
+    assert "cleared" not in cleared["police"].details
+    assert stage.quarantined() == {"iz-pc-01"}
+    last = {d.agency: d for d in stage.clear("iz-pc-01", T0 + 6100.0)}
+    assert last["police"].details["ended"] is not None and stage.quarantined() == set()
+    assert last["municipality"].details["ended"] == cleared["municipality"].details["ended"]
 
 
 def test_a_municipality_operator_reads_the_detections_about_its_devices(

@@ -508,7 +508,11 @@ def _infra_replayed(platform: Platform, report: ReplayReport) -> list[dict[str, 
                       "transport": "inproc", "source": None, "received_us": round(at * 1e6),
                       "original_age_s": round(at - sent[key], 3)})
             )  # fmt: skip
-    stage = InfraStage(device=platform.registry.get, devices=platform.registry.list)
+    stage = InfraStage(
+        device=platform.registry.get,
+        devices=platform.registry.list,
+        areas=platform.store.list_areas,
+    )
     readings.sort(key=lambda pair: pair[0])
     found = detect_recorded([stage], recorded_stream(readings, rejections))
     return [

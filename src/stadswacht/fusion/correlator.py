@@ -79,8 +79,11 @@ def joins(rule: CorrelationRule, ev: Evidence, incident: Incident) -> bool:
     Kinds: ``ev``'s kind and all the incident's in the rule's. Time: within ``window_s`` of the
     incident's first to last detection. Place: within ``radius_m`` of any of its evidence, or
     (``same_area``) in the area of any of it. Keys: equal to every evidence's that has them.
+    Owner (``same_agency``): the agency of every evidence.
     """
     if ev.kind not in rule.kinds or not incident.kinds <= rule.kinds:
+        return False
+    if rule.same_agency and any(e.agency != ev.agency for e in incident.detections):
         return False
     t_us = _us(ev.time)
     window_us = rule.window_s * 1e6

@@ -66,8 +66,9 @@ class CorrelationRule(BaseModel):
     A detection joins an open incident under this rule when its kind and every kind the
     incident holds are in ``kinds``, its time is within ``window_s`` [s] of the incident's
     first to last detection, it lies within ``radius_m`` [m] of the incident's position or
-    (``same_area``) in the incident's area, and every detail named in ``keys`` equals the
-    incident's. ``boost`` raises the severity by this much per kind of evidence beyond the
+    (``same_area``) in the incident's area, every detail named in ``keys`` equals the
+    incident's, and (``same_agency``) it is owned by the agency that owns the incident's
+    evidence. ``boost`` raises the severity by this much per kind of evidence beyond the
     first.
     """
 
@@ -78,6 +79,7 @@ class CorrelationRule(BaseModel):
     window_s: float = Field(gt=0)
     radius_m: float | None = Field(default=None, gt=0)
     same_area: bool = False
+    same_agency: bool = False
     keys: tuple[str, ...] = ()
     boost: int = Field(default=0, ge=0, le=4)
 
@@ -139,8 +141,15 @@ DEFAULT_RULES = RuleSet(
         CorrelationRule(
             name="crowd-zone", kinds=frozenset({"crowd"}), window_s=3600, same_area=True
         ),
+        # Infra findings are made per affected agency (each names only its own devices), so
+        # each agency gets one incident about its own devices, not one owned by another.
         CorrelationRule(
-            name="infra", kinds=frozenset({"infra"}), window_s=900, radius_m=2000, same_area=True
+            name="infra",
+            kinds=frozenset({"infra"}),
+            window_s=900,
+            radius_m=2000,
+            same_area=True,
+            same_agency=True,
         ),
     ),
     ignore=frozenset({"fireworks", "impulsive_other"}),

@@ -188,7 +188,11 @@ class Platform:
             self.registry,
             thresholds=lambda: list(self.thresholds),
             forecaster=self.level_forecaster,
-            infra=InfraStage(device=self.registry.get, devices=self.registry.list),
+            infra=InfraStage(
+                device=self.registry.get,
+                devices=self.registry.list,
+                areas=self.store.list_areas,
+            ),
             audit=self.record_access,
         )
         await self.detectors.start()

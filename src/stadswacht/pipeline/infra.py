@@ -6,8 +6,10 @@ its findings back to :class:`~stadswacht.model.Detection` of kind ``infra``, wit
 ``details["type"]`` (``sensor_failure``, ``power_cut``, ``network_outage``, ``flood_outage``,
 ``cyber_attack``), ``details["check"]``, ``details["device"]`` or ``details["devices"]`` and
 ``details["quarantine"]``. A finding that changes (an outage growing, a silent device heard
-again) keeps its id and raises its version. No I/O here: the live worker and the evaluator
-feed it, like the other stages.
+again) keeps its id and raises its version. A finding about devices of several agencies (an
+outage, an attack) is reported once per agency, each detection naming only that agency's
+devices (need-to-know), under one ``details["group"]`` (see :class:`InfraStage`). No I/O
+here: the live worker and the evaluator feed it, like the other stages.
 
 Time: silence is judged on the platform's clock ``at_s`` (live: the wall clock; in an
 evaluation: the simulated time a reading reached the platform), never on a device's.
@@ -20,7 +22,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stadswacht.detect.infra import DeviceInfo, Finding, InfraConfig, InfraDetector
@@ -371,6 +373,13 @@ class InfraStage:
             for k, v in f.details.items()
         }
         evidence = list(f.evidence)
+        ended_s, quarantine, cleared = f.ended_s, f.quarantine, bool(f.details.get("cleared"))
+        cleared_at: dict[str, float] = dict(details.pop("cleared_devices", None) or {})
+        if mine and all(d in cleared_at for d in mine):
+            # A person cleared every device of this share: it is over for this agency, though
+            # the attack may go on for devices of others.
+            ended_s = max(cleared_at[d] for d in mine)
+            cleared = True
         if group_agency is None:
             det_id, version = f.id, f.version
             agency = agencies.most_common(1)[0][0] if agencies else self.agency
@@ -397,15 +406,18 @@ class InfraStage:
             details["total_devices"] = len(f.devices)
         detected_at = self._raised.setdefault(det_id, format_epoch(first_raised + spent))
         places = [self._area_name(a) for a, _ in areas.most_common()]
-        en, nl = summary(f, mine, places)
+        if cleared:
+            details["cleared"] = True
+        share = replace(f, ended_s=ended_s, details=details)
+        en, nl = summary(share, mine, places)
         details.update(
             {
                 "type": f.type,
                 "check": f.check,
                 # An ended finding asks for no (new) quarantine; one already applied stays
                 # until a person clears the device.
-                "quarantine": f.quarantine and f.ended_s is None,
-                "ended": format_epoch(f.ended_s) if f.ended_s is not None else None,
+                "quarantine": quarantine and ended_s is None,
+                "ended": format_epoch(ended_s) if ended_s is not None else None,
                 "summary_en": en,
                 "summary_nl": nl,
             }

@@ -438,13 +438,10 @@ class FeedPoller:
         self._tasks = [asyncio.create_task(self._run(f), name=f"feed-{f.id}") for f in self.feeds]
 
     async def stop(self) -> None:
-        """Stop polling."""
+        """Stop polling. Tasks of an event loop that has ended (a server stopped elsewhere)
+        are let go."""
         tasks, self._tasks = self._tasks, []
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
+        await _cancel(tasks)
 
 
 class WebsignalService:
@@ -495,11 +492,25 @@ class WebsignalService:
         await self.poller.start()
 
     async def stop(self) -> None:
-        """Stop the timer and the feed poller."""
+        """Stop the timer and the feed poller (tasks of an ended event loop are let go)."""
         await self.poller.stop()
         if self._timer is not None:
             task, self._timer = self._timer, None
+            await _cancel([task])
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel ``tasks`` and wait for those of the running loop; a task of another loop (one
+    that has ended, or runs elsewhere) cannot be awaited here, so it is only cancelled."""
+    loop = asyncio.get_running_loop()
+    for task in tasks:
+        if task.get_loop() is loop:
             task.cancel()
+        else:
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nothing runs it
+                task.get_loop().call_soon_threadsafe(task.cancel)
+    for task in tasks:
+        if task.get_loop() is loop:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 

@@ -405,7 +405,8 @@ class Store(ABC):
 
     @abstractmethod
     def purge_posts(self, before_us: int) -> int:
-        """Delete posts whose ``time`` is before ``before_us`` [µs]; return how many went."""
+        """Delete posts posted or received before ``before_us`` [µs] (whichever is earlier, so
+        a post dated in the future cannot outlive its retention); return how many went."""
 
     def latest_forecast_run(
         self, agency: str | None = None, model: str | None = None

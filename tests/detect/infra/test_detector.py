@@ -348,7 +348,12 @@ def test_forged_and_replayed_bursts_are_attacks_and_one_claim_on_a_silent_device
         "cyber_attack", "signature_failures", ["pc-0", "pc-1"], True,
     )  # fmt: skip
     assert det.quarantined() == {"pc-0", "pc-1"}
-    assert [x.details.get("cleared") for x in det.clear("pc-0", T0 + 60)] == [True]
+    # Cleared one by one (perhaps by two agencies): over when both are.
+    (x,) = det.clear("pc-0", T0 + 60)
+    assert x.ended_s is None and x.details["cleared_devices"] == {"pc-0": T0 + 60}
+    assert det.quarantined() == {"pc-1"}
+    assert [x.details.get("cleared") for x in det.clear("pc-1", T0 + 90)] == [True]
+    assert x.ended_s == T0 + 90 and det.quarantined() == set()
 
     # A client retrying is not a replay; copies of hour-old readings are.
     assert det.rejection({"device": "pc-0", "reason": "duplicate", "original_age_s": 2}, T0) == []

@@ -185,11 +185,14 @@ class InfraDetector:
                 out.add(d.info.id)
         for f in self._attacks.values():
             if f.quarantine and f.ended_s is None:
-                out.update(f.devices)
+                out.update(set(f.devices) - set(f.details.get("cleared_devices") or {}))
         return out
 
     def clear(self, device_id: str, at_s: float) -> list[Finding]:
-        """A person cleared ``device_id``: end its quarantining findings; return them."""
+        """A person cleared ``device_id``: end its quarantining findings; return them.
+
+        An attack on several devices (perhaps of several agencies) ends when every one of them
+        is cleared; until then ``details["cleared_devices"]`` says which are, and when [s]."""
         out: list[Finding] = []
         dev = self._devs.get(device_id)
         if dev is not None:
@@ -200,9 +203,13 @@ class InfraDetector:
                     out.append(f.touch(at_s))
                     del dev.open[check]
         for f in self._attacks.values():
-            if f.ended_s is None and device_id in f.devices:
-                f.ended_s = at_s
-                f.details["cleared"] = True
+            cleared: dict[str, float] = dict(f.details.get("cleared_devices") or {})
+            if f.ended_s is None and device_id in f.devices and device_id not in cleared:
+                cleared[device_id] = at_s
+                f.details["cleared_devices"] = cleared
+                if set(f.devices) <= set(cleared):
+                    f.ended_s = at_s
+                    f.details["cleared"] = True
                 out.append(f.touch(at_s))
         return out
 
