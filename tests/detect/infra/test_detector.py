@@ -273,6 +273,9 @@ def test_injected_readings_impossible_change_and_message_rate() -> None:
     assert [(f.type, f.check, f.details["reason"]) for f in found] == [
         ("cyber_attack", "injected", "rate_of_change")
     ]
+    # A water gauge warns the public: a jump flags it for a person but never silences it on
+    # its own evidence (the jump may be the event itself).
+    assert not found[0].quarantine and found[0].details["kept_in_use"] is True
 
     det = make(devs)
     for k in range(10):

@@ -51,6 +51,10 @@ __all__ = ["InfraConfig", "InfraDetector", "classify_outage"]
 _STUCK_KINDS = ("people_count", "water_level", "temperature", "rain", "wind", "power")
 _PATTERN_KINDS = ("water_level", "temperature", "wind", "power", "people_count")
 _CONSTANT_KEYS = {"interval_s", "line", "on"}
+HAZARD_KINDS = frozenset({"water_level", "rain"})
+"""Reading kinds that warn the public: a sudden change flags them but does not quarantine them
+(see :meth:`InfraDetector.reading`)."""
+
 _RATE: dict[str, dict[str, Any]] = {"acoustic_impulse": {"min_count": 600}}
 """Message-rate limits of event-driven kinds, not tied to the device's rhythm: automatic fire
 or fireworks give bursts of impulses, but not over 10 a second for a minute."""
@@ -253,9 +257,14 @@ class InfraDetector:
         if prev is not None:
             jump = rate_of_change(kind, prev[1], values, time_s - prev[0])
             if jump is not None:
-                out += self._raise(dev, "injected", "cyber_attack", time_s, at_s, True, 0.6,
+                # A hazard gauge is never silenced on its own evidence alone: a jump may be the
+                # event itself (a breach, a cloudburst). It is flagged for a person; its
+                # neighbours (neighbour_mismatch) can still quarantine it.
+                keep = kind in HAZARD_KINDS
+                out += self._raise(dev, "injected", "cyber_attack", time_s, at_s, not keep, 0.6,
                                    ref, {"reason": "rate_of_change",
-                                         "change_per_min": round(jump, 2)})  # fmt: skip
+                                         "change_per_min": round(jump, 2),
+                                         "kept_in_use": keep})  # fmt: skip
         dev.last[kind] = (time_s, values, seq)
         sig = signature(values)
         if kind in _PATTERN_KINDS:
