@@ -215,14 +215,8 @@ def score_detections(
             latencies.append((raised - parse_time(ev.start)).total_seconds())
     found = len(targets) - len(unmatched)
     return {
-        "status": "scored",
-        "events": len(targets),
-        "detected": found,
-        "detection_rate": round(found / len(targets), 3) if targets else None,
-        "detections": len(detections),
+        **_counts(len(targets), found, len(detections), false_alarms, duration_s),
         "precision": round(found / len(detections), 3) if detections else None,
-        "false_alarms": false_alarms,
-        "false_alarms_per_hour": round(false_alarms / (duration_s / 3600), 3),
         "localisation_error_m": _spread(errors),
         "latency_s": _spread(latencies),
         "decision_delay_s": _spread(delays),
@@ -427,14 +421,8 @@ def score_websignal(
         )
     found = len(bursts) - len(unmatched)
     return {
-        "status": "scored",
-        "events": len(bursts),
-        "detected": found,
-        "detection_rate": round(found / len(bursts), 3) if bursts else None,
-        "detections": len(detections),
+        **_counts(len(bursts), found, len(detections), false_alarms, duration_s),
         "precision": round(found / len(detections), 3) if detections else None,
-        "false_alarms": false_alarms,
-        "false_alarms_per_hour": round(false_alarms / (duration_s / 3600), 3),
         "latency_s": _spread(list(ttd.values())),
         "time_to_detection_by_burst_s": ttd,
         "localisation_error_m": None,
@@ -442,6 +430,25 @@ def score_websignal(
         "missed": sorted(unmatched),
         "spam_events": len(spam),
         "detections_during_spam": during_spam,
+    }
+
+
+def _counts(
+    events: int, found: int, detections: int, false_alarms: int, duration_s: float
+) -> dict[str, Any]:
+    """The figures every detector kind's card starts with.
+
+    >>> _counts(4, 3, 5, 2, 7200)["false_alarms_per_hour"]
+    1.0
+    """
+    return {
+        "status": "scored",
+        "events": events,
+        "detected": found,
+        "detection_rate": round(found / events, 3) if events else None,
+        "detections": detections,
+        "false_alarms": false_alarms,
+        "false_alarms_per_hour": round(false_alarms / (duration_s / 3600), 3),
     }
 
 
