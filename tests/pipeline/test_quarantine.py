@@ -74,6 +74,14 @@ class StuckAfterThree:
     ) -> list[Detection]:
         return []
 
+    def handle_localisation(
+        self, residuals: Mapping[str, float], time_s: float, at_s: float | None = None
+    ) -> list[Detection]:
+        return []
+
+    def clear(self, device_id: str, at_s: float) -> list[Detection]:
+        return []
+
 
 def _readings(devices: list[str], n: int) -> list[tuple[float, dict[str, Any]]]:
     return [

@@ -102,13 +102,18 @@ class DetectorWorker:
         """Subscribe and start consuming; returns once subscribed."""
         sub = await self.bus.subscribe(f"{READINGS_PREFIX}.>")
         self._tasks = [
-            asyncio.create_task(self._consume(sub), name="detectors-consume"),
+            asyncio.create_task(
+                self._each(sub, self._reading, "reading"), name="detectors-consume"
+            ),
             asyncio.create_task(self._tick(), name="detectors-tick"),
         ]
         if self.infra is not None:
             rejections = await self.bus.subscribe(f"{REJECTIONS_PREFIX}.>")
             self._tasks.append(
-                asyncio.create_task(self._rejections(rejections), name="detectors-rejections")
+                asyncio.create_task(
+                    self._each(rejections, self._rejection, "rejection"),
+                    name="detectors-rejections",
+                )
             )
 
     async def stop(self) -> None:
@@ -123,24 +128,38 @@ class DetectorWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _consume(self, sub: Subscription) -> None:
+    async def _each(
+        self, sub: Subscription, handle: Callable[[bytes], list[Detection]], what: str
+    ) -> None:
+        """Hand each message of ``sub`` to ``handle``, emit what it finds, then acknowledge;
+        a message a detector fails on is logged and acknowledged (it would fail again)."""
         try:
             async for msg in sub:
                 try:
-                    reading = json.loads(msg.data)
-                    now = time.time()
-                    found = [d for stage in self._stages for d in stage.handle(reading, now)]
+                    found = handle(msg.data)
                 except Exception:  # one bad message must not stop detection
-                    log.exception("detector failed on %s", msg.msg_id)
+                    log.exception("detector failed on %s %s", what, msg.msg_id)
                     found = []
-                for i, stage in enumerate(self._stages):
-                    if stage.watermark > self._marks[i][0]:
-                        self._marks[i] = (stage.watermark, time.time())
                 if found:
-                    await self._emit(found + self._localised(found))
+                    await self._emit(found)
                 await msg.ack()
         finally:
             await sub.close()
+
+    def _reading(self, data: bytes) -> list[Detection]:
+        reading = json.loads(data)
+        now = time.time()
+        try:
+            found = [d for stage in self._stages for d in stage.handle(reading, now)]
+        finally:
+            for i, stage in enumerate(self._stages):
+                if stage.watermark > self._marks[i][0]:
+                    self._marks[i] = (stage.watermark, time.time())
+        return found + self._localised(found)
+
+    def _rejection(self, data: bytes) -> list[Detection]:
+        assert self.infra is not None
+        return self.infra.handle_rejection(json.loads(data), time.time())
 
     def _localised(self, found: list[Detection]) -> list[Detection]:
         """Give the infra stage each new localisation's arrival residuals per sensor (its check
@@ -164,27 +183,9 @@ class DetectorWorker:
         end (stored and published as ended). Call on this worker's event loop."""
         if self.infra is None:
             return
-        clear = getattr(self.infra.stage, "clear", None)
-        if clear is None:
-            return
-        found = clear(device_id, time.time())
+        found = self.infra.clear(device_id, time.time())
         if found:
             await self._emit(found)
-
-    async def _rejections(self, sub: Subscription) -> None:
-        assert self.infra is not None
-        try:
-            async for msg in sub:
-                try:
-                    found = self.infra.handle_rejection(json.loads(msg.data), time.time())
-                except Exception:  # one bad message must not stop detection
-                    log.exception("infra detector failed on rejection %s", msg.msg_id)
-                    found = []
-                if found:
-                    await self._emit(found)
-                await msg.ack()
-        finally:
-            await sub.close()
 
     async def _tick(self) -> None:
         while True:

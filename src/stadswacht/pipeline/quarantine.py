@@ -35,11 +35,19 @@ Audit = Callable[[list[dict[str, Any]]], None]
 
 
 class InfraLike(Stage, Protocol):
-    """A stage that also takes the ingest's rejections (signature failures, replays)."""
+    """A stage that also takes the ingest's rejections (signature failures, replays), the
+    arrival residuals of localisations, and a person's clearing of a device
+    (:class:`~stadswacht.pipeline.infra.InfraStage`)."""
 
     def handle_rejection(
         self, rejection: Mapping[str, Any], at_s: float | None = None
     ) -> list[Detection]: ...
+
+    def handle_localisation(
+        self, residuals: Mapping[str, float], time_s: float, at_s: float | None = None
+    ) -> list[Detection]: ...
+
+    def clear(self, device_id: str, at_s: float) -> list[Detection]: ...
 
 
 def quarantine_targets(detection: Detection) -> list[str]:
@@ -95,12 +103,13 @@ class Quarantining:
         self, residuals: Mapping[str, float], time_s: float, at_s: float | None = None
     ) -> list[Detection]:
         """Arrival residuals [s] per acoustic sensor of one localisation, for the infra
-        stage's clock check (a stage without one ignores them)."""
-        handle = getattr(self.stage, "handle_localisation", None)
-        if handle is None:
-            return []
-        found: list[Detection] = handle(residuals, time_s, at_s)
-        return self._apply(found)
+        stage's clock check."""
+        return self._apply(self.stage.handle_localisation(residuals, time_s, at_s))
+
+    def clear(self, device_id: str, at_s: float) -> list[Detection]:
+        """A person cleared ``device_id``: the stage's open findings on it end (nothing is
+        quarantined by that)."""
+        return self.stage.clear(device_id, at_s)
 
     def _apply(self, found: list[Detection]) -> list[Detection]:
         entries: list[dict[str, Any]] = []
